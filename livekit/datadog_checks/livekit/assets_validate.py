@@ -45,15 +45,19 @@ def validate_bundle(bundle, spec_path):
     dashboard_schema = schema_validator(spec_path, 'Dashboard')
     monitor_schema = schema_validator(spec_path, 'Monitor')
     for name, dashboard in bundle.dashboards:
-        problems += ['{}: {}'.format(name, p) for p in dashboard_problems(dashboard, bundle, dashboard_schema)]
+        problems += ['{}: {}'.format(name, p) for p in unique(dashboard_problems(dashboard, bundle, dashboard_schema))]
     for name, monitor in bundle.monitors:
-        problems += ['{}: {}'.format(name, p) for p in monitor_problems(monitor, bundle, monitor_schema)]
+        problems += ['{}: {}'.format(name, p) for p in unique(monitor_problems(monitor, bundle, monitor_schema))]
     if not bundle.dashboards:
         problems.append('no dashboard found in {}'.format(bundle.root))
     if not bundle.monitors:
         problems.append('no monitor found in {}'.format(bundle.root))
     problems += manifest_problems(bundle)
     return problems
+
+
+def unique(items):
+    return list(dict.fromkeys(items))
 
 
 def dashboard_problems(dashboard, bundle, schema):
