@@ -1,0 +1,199 @@
+"""Builds the fields of companion records (docs/companion-records.md) from LiveKit objects.
+
+Pure functions: they read attributes defensively (fields come and go across livekit-agents 1.x)
+and never return `None` values, so an absent measurement is an absent key.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# metrics `type` -> (record event, fields copied as they are)
+_METRICS_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "llm_metrics": (
+        "llm_request",
+        (
+            "duration",
+            "ttft",
+            "prompt_tokens",
+            "prompt_cached_tokens",
+            "cache_creation_tokens",
+            "completion_tokens",
+            "reasoning_tokens",
+            "total_tokens",
+            "tokens_per_second",
+            "request_id",
+            "speech_id",
+            "cancelled",
+        ),
+    ),
+    "realtime_model_metrics": (
+        "realtime_request",
+        ("duration", "ttft", "input_tokens", "output_tokens", "total_tokens", "request_id", "cancelled"),
+    ),
+    "tts_metrics": (
+        "tts_request",
+        (
+            "ttfb",
+            "duration",
+            "audio_duration",
+            "characters_count",
+            "request_id",
+            "speech_id",
+            "segment_id",
+            "streamed",
+            "cancelled",
+        ),
+    ),
+    "stt_metrics": (
+        "stt_request",
+        ("duration", "audio_duration", "input_tokens", "output_tokens", "request_id", "streamed"),
+    ),
+    "eou_metrics": (
+        "eou",
+        ("end_of_utterance_delay", "transcription_delay", "on_user_turn_completed_delay", "speech_id"),
+    ),
+    "interruption_metrics": ("interruption", ("num_interruptions", "num_backchannels")),
+}
+
+# Events whose metrics LiveKit stamps with the id of the speech (agent turn) that caused them.
+SPEECH_EVENTS = frozenset({"llm_request", "tts_request"})
+
+_USER_TURN_METRICS = ("transcription_delay", "end_of_turn_delay", "on_user_turn_completed_delay")
+_AGENT_TURN_METRICS = ("e2e_latency", "llm_node_ttft", "tts_node_ttfb", "playback_latency")
+
+# ErrorEvent.error.type -> record `error_kind` (the keys of LiveKit's own SessionReport counts)
+ERROR_KINDS = {
+    "llm_error": "llm",
+    "stt_error": "stt",
+    "tts_error": "tts",
+    "realtime_model_error": "realtime",
+    "interruption_detection_error": "interruption",
+}
+
+
+def compact(fields: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in fields.items() if value is not None}
+
+
+def _get(obj: Any, key: str) -> Any:
+    """Attribute of a pydantic model or key of a dict (metadata arrives as either)."""
+    if isinstance(obj, dict):
+        return obj.get(key)
+    return getattr(obj, key, None)
+
+
+def _model_fields(metadata: Any, source: Any) -> dict[str, Any]:
+    model, provider = _get(metadata, "model_name"), _get(metadata, "model_provider")
+    if metadata is None and source is not None:
+        # before 1.2.12 metrics carry no metadata; the emitting model object knows its name
+        model, provider = getattr(source, "model", None), getattr(source, "provider", None)
+    return {
+        "model": model if isinstance(model, str) else None,
+        "provider": provider if isinstance(provider, str) else None,
+    }
+
+
+def metrics_record(metrics: Any, source: Any = None) -> tuple[str, dict[str, Any]] | None:
+    """(event, fields) for one LiveKit metrics object, or None for kinds the schema leaves out."""
+    spec = _METRICS_FIELDS.get(getattr(metrics, "type", None))
+    if spec is None:
+        return None
+    event, names = spec
+    fields = _model_fields(getattr(metrics, "metadata", None), source)
+    fields.update((name, getattr(metrics, name, None)) for name in names)
+    if isinstance(fields.get("ttft"), (int, float)) and fields["ttft"] < 0:
+        fields["ttft"] = None  # LiveKit's -1: no token was generated
+    if event == "realtime_request":
+        fields["input_cached_tokens"] = _get(getattr(metrics, "input_token_details", None), "cached_tokens")
+    return event, compact(fields)
+
+
+def is_turn_message(item: Any) -> bool:
+    return getattr(item, "type", None) == "message" and getattr(item, "role", None) in ("user", "assistant")
+
+
+def turn_record(item: Any, *, include_text: bool) -> dict[str, Any]:
+    """Fields of a `turn` record for a user or assistant ChatMessage."""
+    role = item.role
+    report = getattr(item, "metrics", None) or {}  # ChatMessage.metrics exists since 1.3
+    fields: dict[str, Any] = {
+        "role": role,
+        "item_id": getattr(item, "id", None),
+        "interrupted": bool(getattr(item, "interrupted", False)),
+    }
+    for name in _USER_TURN_METRICS if role == "user" else _AGENT_TURN_METRICS:
+        fields[name] = report.get(name)
+    if role == "assistant":
+        for prefix in ("llm", "tts"):
+            metadata = report.get(f"{prefix}_metadata")
+            fields[f"{prefix}_model"] = _get(metadata, "model_name")
+            fields[f"{prefix}_provider"] = _get(metadata, "model_provider")
+    if include_text:
+        fields["text"] = getattr(item, "text_content", None)
+    return compact(fields)
+
+
+def eou_from_user_turn(item: Any, turn_detection: Any) -> dict[str, Any] | None:
+    """The `eou` record LiveKit's EOUMetrics would carry, rebuilt from the user message.
+
+    LiveKit fills both from the same end-of-turn measurements (EOUMetrics uses `or 0.0` for a
+    missing delay); from 1.8 on the EOU metrics reach only the deprecated session event.
+    """
+    report = getattr(item, "metrics", None) or {}
+    if report.get("end_of_turn_delay") is None and report.get("transcription_delay") is None:
+        return None  # a typed or injected message: no end-of-utterance decision was made
+    if isinstance(turn_detection, str):
+        model, provider = "unknown", turn_detection
+    else:
+        model, provider = getattr(turn_detection, "model", None), getattr(turn_detection, "provider", None)
+    return compact(
+        {
+            "model": model if isinstance(model, str) else None,
+            "provider": provider if isinstance(provider, str) else None,
+            "end_of_utterance_delay": report.get("end_of_turn_delay") or 0.0,
+            "transcription_delay": report.get("transcription_delay") or 0.0,
+            "on_user_turn_completed_delay": report.get("on_user_turn_completed_delay"),
+        }
+    )
+
+
+def error_record(event: Any) -> dict[str, Any]:
+    """Fields of an `error` record for a session ErrorEvent: never the exception's message."""
+    error = event.error
+    error_type = getattr(error, "type", None)
+    source = getattr(event, "source", None)
+    model, provider = getattr(source, "model", None), getattr(source, "provider", None)
+    exception = getattr(error, "error", None)
+    recoverable = getattr(error, "recoverable", None)
+    return compact(
+        {
+            "error_kind": ERROR_KINDS.get(error_type, error_type),
+            "model": model if isinstance(model, str) else None,
+            "provider": provider if isinstance(provider, str) else None,
+            "recoverable": bool(recoverable) if recoverable is not None else None,
+            "error_type": type(exception).__name__ if exception is not None else None,
+            "label": getattr(error, "label", None),
+        }
+    )
+
+
+def history_turns(session: Any) -> tuple[int, int]:
+    """(user, agent) message counts of the session history, as LiveKit's SessionReport counts."""
+    user = agent = 0
+    for item in session.history.items:
+        if is_turn_message(item):
+            if item.role == "user":
+                user += 1
+            else:
+                agent += 1
+    return user, agent
+
+
+def usage(session: Any) -> list[dict[str, Any]] | None:
+    """Per-model usage as LiveKit's SessionReport dumps it (`session.usage` exists since 1.5)."""
+    try:
+        model_usage = session.usage.model_usage
+    except AttributeError:
+        return None
+    return [{"type": entry.type, **entry.model_dump(exclude_defaults=True)} for entry in model_usage]
