@@ -1,0 +1,59 @@
+# (C) Datadog, Inc. 2026-present
+# All rights reserved
+# Licensed under a 3-clause BSD style license (see LICENSE)
+"""Latencies as distributions: fixed log-spaced buckets submitted with `submit_histogram_bucket`.
+
+Every positive value falls in the bucket [10**(i/60), 10**((i+1)/60)), which is 3.9 % wide, so a
+percentile read in Datadog (the Agent interpolates inside a bucket) is within 4 % of the true one.
+Zeros go to a [0, 0] bucket. The buckets carry no bound tags: they are submitted with
+`monotonic=False`, so the Agent adds each count to the distribution as it arrives.
+"""
+import math
+
+BUCKETS_PER_DECADE = 60
+ZERO_BUCKET = None
+
+
+def bucket_index(value):
+    """The bucket of a finite value >= 0 (`ZERO_BUCKET` for 0)."""
+    if value == 0:
+        return ZERO_BUCKET
+    return math.floor(math.log10(value) * BUCKETS_PER_DECADE)
+
+
+def bucket_bounds(index):
+    if index is ZERO_BUCKET:
+        return 0.0, 0.0
+    return 10 ** (index / BUCKETS_PER_DECADE), 10 ** ((index + 1) / BUCKETS_PER_DECADE)
+
+
+class Distributions:
+    """Bucket counts per (metric, tags), accumulated between two submissions."""
+
+    def __init__(self):
+        self._buckets = {}
+
+    def add(self, name, tags, value):
+        """Record one finite value >= 0 (callers validate it)."""
+        key = (name, tags)
+        counts = self._buckets.get(key)
+        if counts is None:
+            counts = self._buckets[key] = {}
+        index = ZERO_BUCKET if value == 0 else math.floor(math.log10(value) * BUCKETS_PER_DECADE)
+        counts[index] = counts.get(index, 0) + 1
+
+    def submit(self, check, extra_tags=()):
+        """Send every bucket through the check and start over."""
+        # Without bound tags the buckets of one context differ only by their bounds: Agents that
+        # can track them apart get `multiple_buckets`; older ones still add each count as it comes.
+        unsupported = getattr(check, 'multiple_histogram_buckets_unsupported_reason', None)
+        options = {'multiple_buckets': True} if unsupported is not None and unsupported() is None else {}
+        for (name, tags), counts in self._buckets.items():
+            tag_list = [*extra_tags, *tags]
+            for index, count in counts.items():
+                lower, upper = bucket_bounds(index)
+                check.submit_histogram_bucket(name, count, lower, upper, False, None, tag_list, **options)
+        self._buckets = {}
+
+    def __len__(self):
+        return len(self._buckets)

@@ -1,0 +1,66 @@
+# (C) Datadog, Inc. 2026-present
+# All rights reserved
+# Licensed under a 3-clause BSD style license (see LICENSE)
+"""Node `@livekit/agents` lines, as pino writes them: numeric `level`, `msg`, epoch-ms `time`.
+
+`logMetrics` uses the Python message texts with camelCase keys in milliseconds (converted to
+seconds here), except `RealtimeModel metrics`, whose token keys are snake_case. No model fields.
+Job lines carry `jobID` (job runner) or `jobId` (JobContext); `received job request` carries
+`agentName`.
+"""
+from .events import (
+    EOUKeys,
+    Interruptions,
+    JobRequest,
+    LLMKeys,
+    SessionClosed,
+    STTKeys,
+    TTSKeys,
+    read_end_of_utterance,
+    read_model_request,
+    read_synthesis,
+    read_transcription,
+)
+from .fields import count, text
+from .provider_errors import NODE_ERROR_LINES, match_error_line
+
+LANGUAGE = 'node'
+TIME_KEY = 'time'
+LOGGER_KEY = 'name'
+AGENT_NAME_KEY = 'agentName'
+# Node job lines name the room only in `lk.pii.room_name`, which is never read.
+ROOM_KEY = None
+ERROR_LEVELS = frozenset((50, 60))
+LEVEL_TAGS = {10: 'trace', 20: 'debug', 30: 'info', 40: 'warning', 50: 'error', 60: 'critical'}
+_PROBLEM_LEVELS = frozenset((40, 50, 60))
+
+MS = 0.001
+LLM_KEYS = LLMKeys(
+    'inputTokens', 'outputTokens', 'promptCachedTokens', 'cacheCreationTokens', 'ttftMs', 'tokensPerSecond', scale=MS
+)
+REALTIME_KEYS = LLMKeys('input_tokens', 'output_tokens', 'cached_input_tokens', None, 'ttftMs', 'tokens_per_second', scale=MS)
+TTS_KEYS = TTSKeys('ttfbMs', 'audioDurationMs', scale=MS)
+STT_KEYS = STTKeys('audioDurationMs', scale=MS)
+EOU_KEYS = EOUKeys('endOfUtteranceDelayMs', 'transcriptionDelayMs', scale=MS)
+
+MESSAGES = {
+    'LLM metrics': (lambda obj: read_model_request(obj, LLM_KEYS, 'llm'), False),
+    'RealtimeModel metrics': (lambda obj: read_model_request(obj, REALTIME_KEYS, 'realtime'), False),
+    'TTS metrics': (lambda obj: read_synthesis(obj, TTS_KEYS), False),
+    'STT metrics': (lambda obj: read_transcription(obj, STT_KEYS), False),
+    'EOU metrics': (lambda obj: read_end_of_utterance(obj, EOU_KEYS), False),
+    'Interruption metrics': (lambda obj: Interruptions(count(obj, 'numInterruptions')), False),
+    'AgentSession closed': (lambda obj: SessionClosed(text(obj, 'reason')), False),
+    'received job request': (lambda obj: JobRequest(), False),
+}
+
+
+def job_id(obj):
+    return text(obj, 'jobId') or text(obj, 'jobID')
+
+
+def read_other(obj, message, level):
+    """The event of a line whose message is not a fixed text, or None."""
+    if level in _PROBLEM_LEVELS:
+        return match_error_line(NODE_ERROR_LINES, obj, message)
+    return None

@@ -1,0 +1,329 @@
+# (C) Datadog, Inc. 2026-present
+# All rights reserved
+# Licensed under a 3-clause BSD style license (see LICENSE)
+"""LiveKit agent log lines -> the log-derived metrics of the catalog, conversations and records.
+
+`feed` parses lines and accumulates; `flush` ends idle conversations and submits everything
+accumulated since the previous flush through the check. Counts are summed per run; latencies go
+out as distribution buckets (`distributions.py`).
+"""
+import logging
+
+from ..conversations import EVICTED, Conversations, close_reason_tag
+from ..distributions import Distributions
+from . import node_format, python_format
+from .events import (
+    LLM,
+    REALTIME,
+    STT,
+    TTS,
+    CompanionConversation,
+    CompanionStart,
+    CompanionTurn,
+    EndOfUtterance,
+    Interruptions,
+    JobRequest,
+    ModelRequest,
+    ProviderError,
+    SessionClosed,
+    Synthesis,
+    Transcription,
+)
+from .parsers import parse_line
+
+LOGGER = logging.getLogger(__name__)
+
+_ERROR_METRICS = {LLM: 'llm.errors', REALTIME: 'llm.errors', TTS: 'tts.errors', STT: 'stt.errors'}
+# errors take the model of the job's last request of the same family
+_MODEL_FAMILY = {LLM: LLM, REALTIME: LLM, TTS: TTS, STT: STT}
+_LEVEL_TAGS = {python_format.LANGUAGE: python_format.LEVEL_TAGS, node_format.LANGUAGE: node_format.LEVEL_TAGS}
+
+
+class LogPipeline:
+    def __init__(
+        self,
+        *,
+        min_conversation_turns=3,
+        conversation_idle_timeout=600.0,
+        max_open_conversations=10000,
+        tags=(),
+        log=None,
+    ):
+        self.tags = tuple(tags)
+        self.log = log or LOGGER
+        self.conversations = Conversations(min_conversation_turns, conversation_idle_timeout, max_open_conversations)
+        self._tag_sets = {}
+        self._reset()
+
+    def _reset(self):
+        self._counts = {}
+        self._levels = {}
+        self._error_loggers = {}
+        self._unparsed = {}
+        self._distributions = Distributions()
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def feed(self, lines):
+        """Parse raw payload lines (framing removed, no newline) and accumulate what they say."""
+        levels = self._levels
+        unparsed = self._unparsed
+        conversations = self.conversations
+        handlers = _HANDLERS
+        for raw in lines:
+            line = parse_line(raw)
+            if type(line) is str:
+                unparsed[line] = unparsed.get(line, 0) + 1
+                continue
+            language = line.language
+            key = (language, line.level)
+            levels[key] = levels.get(key, 0) + 1
+            if line.is_error:
+                key = (language, line.logger)
+                self._error_loggers[key] = self._error_loggers.get(key, 0) + 1
+            if line.timestamp is not None:
+                conversations.last_raw_time = line.timestamp
+
+            conversation = None
+            taken_over = False
+            job_id = line.job_id
+            if job_id is not None:
+                conversation = conversations.touch(job_id, language, line.timestamp)
+                if conversation is None:
+                    taken_over = conversations.ended_jobs.get(job_id, False)
+                else:
+                    if line.agent_name is not None and conversation.agent_name is None:
+                        conversation.agent_name = line.agent_name
+                    taken_over = conversation.companion
+
+            if line.rejected is not None:
+                unparsed[line.rejected] = unparsed.get(line.rejected, 0) + 1
+                continue
+            event = line.event
+            if event is None:
+                continue
+            if line.companion:
+                if conversation is not None:
+                    conversation.companion = True
+                    if line.service is not None:
+                        conversation.service = line.service
+            elif taken_over:
+                # the companion reports this job: its stock lines would count it twice
+                continue
+            if conversation is not None:
+                if line.room is not None and conversation.room is None:
+                    conversation.room = line.room
+                agent_name = conversation.agent_name
+            else:
+                agent_name = line.agent_name
+            handlers[type(event)](self, event, line, conversation, agent_name)
+
+    def _tags(self, agent_name, model, provider, language):
+        key = (agent_name, model, provider, language)
+        tags = self._tag_sets.get(key)
+        if tags is None:
+            tags = [f'language:{language}']
+            if agent_name:
+                tags.append(f'agent_name:{agent_name}')
+            if model:
+                tags.append(f'model:{model}')
+            if provider:
+                tags.append(f'provider:{provider}')
+            tags = self._tag_sets[key] = tuple(tags)
+            if len(self._tag_sets) > 10000:
+                # garbage lines can make tag sets without end; the cache is only a shortcut
+                self._tag_sets = {key: tags}
+        return tags
+
+    def _count(self, name, tags, value):
+        key = (name, tags)
+        self._counts[key] = self._counts.get(key, 0) + value
+
+    # -- events ----------------------------------------------------------------------------
+
+    def _on_model_request(self, event, line, conversation, agent_name):
+        tags = self._tags(agent_name, event.model, event.provider, line.language)
+        self._count('llm.requests', tags, 1)
+        if event.input_tokens:
+            self._count('llm.tokens.input', tags, event.input_tokens)
+        if event.output_tokens:
+            self._count('llm.tokens.output', tags, event.output_tokens)
+        if event.cached_tokens:
+            self._count('llm.tokens.cached', tags, event.cached_tokens)
+        if event.cache_creation_tokens:
+            self._count('llm.tokens.cache_creation', tags, event.cache_creation_tokens)
+        if event.ttft is not None:
+            self._distributions.add('llm.ttft', tags, event.ttft)
+        if event.duration is not None:
+            self._distributions.add('llm.duration', tags, event.duration)
+        if conversation is not None:
+            conversation.models[LLM] = (event.model, event.provider)
+            if event.kind == REALTIME:
+                if not line.companion:
+                    conversation.realtime_turns += 1
+            elif not line.companion:
+                self._estimate(conversation, conversation.llm_ttft(event.ttft), line.language)
+
+    def _on_synthesis(self, event, line, conversation, agent_name):
+        tags = self._tags(agent_name, event.model, event.provider, line.language)
+        self._count('tts.requests', tags, 1)
+        if event.audio_duration:
+            self._count('tts.audio_duration', tags, event.audio_duration)
+        if event.characters:
+            self._count('tts.characters', tags, event.characters)
+        if event.ttfb is not None:
+            self._distributions.add('tts.ttfb', tags, event.ttfb)
+        if conversation is not None:
+            conversation.models[TTS] = (event.model, event.provider)
+            if not line.companion:
+                self._estimate(conversation, conversation.tts_ttfb(event.ttfb), line.language)
+
+    def _estimate(self, conversation, estimate, language):
+        if estimate is not None:
+            tags = self._tags(conversation.agent_name, None, None, language) + ('method:estimated',)
+            self._distributions.add('turn.e2e_latency', tags, estimate)
+
+    def _on_transcription(self, event, line, conversation, agent_name):
+        tags = self._tags(agent_name, event.model, event.provider, line.language)
+        self._count('stt.requests', tags, 1)
+        if event.audio_duration:
+            self._count('stt.audio_duration', tags, event.audio_duration)
+        if conversation is not None:
+            conversation.models[STT] = (event.model, event.provider)
+
+    def _on_end_of_utterance(self, event, line, conversation, agent_name):
+        tags = self._tags(agent_name, event.model, event.provider, line.language)
+        if event.end_of_utterance_delay is not None:
+            self._distributions.add('eou.end_of_utterance_delay', tags, event.end_of_utterance_delay)
+        if event.transcription_delay is not None:
+            self._distributions.add('eou.transcription_delay', tags, event.transcription_delay)
+        if line.companion:
+            # the companion's turn records count the turns
+            return
+        self._count('turns.user', self._tags(agent_name, None, None, line.language), 1)
+        if conversation is not None:
+            conversation.turns += 1
+            if event.end_of_utterance_delay is not None:
+                conversation.start_turn(event.end_of_utterance_delay)
+
+    def _on_interruptions(self, event, line, conversation, agent_name):
+        if event.count:
+            self._count('interruptions', self._tags(agent_name, event.model, event.provider, line.language), event.count)
+
+    def _on_provider_error(self, event, line, conversation, agent_name):
+        metric = _ERROR_METRICS.get(event.kind)
+        if metric is None:
+            return
+        model, provider = event.model, event.provider
+        if model is None and conversation is not None:
+            last_model, last_provider = conversation.models.get(_MODEL_FAMILY[event.kind], (None, None))
+            if provider is None or provider == last_provider:
+                model, provider = last_model, last_provider
+        tags = self._tags(agent_name, model, provider, line.language)
+        self._count(metric, tags + (f'recoverable:{str(event.recoverable).lower()}',), 1)
+
+    def _on_session_closed(self, event, line, conversation, agent_name):
+        if conversation is not None:
+            self.conversations.end(conversation, close_reason_tag(event.reason), line.timestamp)
+
+    def _on_companion_turn(self, event, line, conversation, agent_name):
+        if event.role == 'user':
+            self._count('turns.user', self._tags(agent_name, None, None, line.language), 1)
+            if conversation is not None:
+                conversation.turns += 1
+        elif event.role == 'assistant' and event.e2e_latency is not None:
+            tags = self._tags(agent_name, None, None, line.language) + ('method:measured',)
+            self._distributions.add('turn.e2e_latency', tags, event.e2e_latency)
+
+    def _on_companion_conversation(self, event, line, conversation, agent_name):
+        if conversation is not None:
+            if event.trace_id:
+                conversation.trace_id = event.trace_id
+            self.conversations.end(
+                conversation,
+                close_reason_tag(event.close_reason),
+                line.timestamp,
+                turns=event.user_turns,
+                duration=event.duration,
+            )
+
+    def _ignore(self, event, line, conversation, agent_name):
+        pass
+
+    # -- submission ------------------------------------------------------------------------
+
+    def flush(self, check, now):
+        """Submit what was accumulated since the last flush, after ending idle conversations."""
+        conversations = self.conversations
+        conversations.expire(now)
+        for conversation in conversations.take_started():
+            self._count('conversations.started', self._conversation_tags(conversation), 1)
+        records = []
+        for ended in conversations.take_ended():
+            records.extend(self._on_conversation_end(ended))
+
+        base = self.tags
+        for (name, tags), value in self._counts.items():
+            check.count(name, value, tags=[*base, *tags])
+        for (language, level), value in self._levels.items():
+            level_tag = _LEVEL_TAGS[language].get(level, 'other')
+            check.count('log.lines', value, tags=[*base, f'level:{level_tag}', f'language:{language}'])
+        for (language, logger), value in self._error_loggers.items():
+            tags = [*base, f'language:{language}']
+            if logger:
+                tags.append(f'logger:{logger[:100]}')
+            check.count('log.errors', value, tags=tags)
+        for reason, value in self._unparsed.items():
+            check.count('log.unparsed', value, tags=[*base, f'reason:{reason}'])
+        self._distributions.submit(check, base)
+        for record in records:
+            check.send_log(record)
+        self._reset()
+
+    def _conversation_tags(self, conversation):
+        return self._tags(conversation.agent_name, None, None, conversation.language)
+
+    def _on_conversation_end(self, ended):
+        conversation = ended.conversation
+        tags = self._conversation_tags(conversation)
+        self._count('conversations.ended', tags + (f'close_reason:{ended.close_reason}',), 1)
+        if ended.close_reason == EVICTED:
+            self._count('conversations.evicted', tags, 1)
+        if ended.extra_user_turns:
+            self._count('turns.user', tags, ended.extra_user_turns)
+        self._distributions.add('conversation.turns', tags, ended.turns)
+        if ended.duration is not None:
+            self._distributions.add('conversation.duration', tags, ended.duration)
+        if ended.turns < self.conversations.min_turns:
+            self._count('conversations.short', tags, 1)
+            yield self.conversations.short_record(ended)
+
+    # -- persistence -----------------------------------------------------------------------
+
+    def dump_state(self):
+        """Open conversations and the line clock, JSON-serializable and bounded."""
+        return self.conversations.dump()
+
+    def restore(self, state):
+        """Continue from `dump_state`; a missing, corrupt or foreign state starts empty."""
+        if state is None:
+            return
+        try:
+            self.conversations.restore(state)
+        except (ValueError, TypeError, KeyError, AttributeError) as e:
+            self.log.warning('Ignoring the saved LiveKit conversation state, it is not usable (%s)', e)
+
+
+_HANDLERS = {
+    ModelRequest: LogPipeline._on_model_request,
+    Synthesis: LogPipeline._on_synthesis,
+    Transcription: LogPipeline._on_transcription,
+    EndOfUtterance: LogPipeline._on_end_of_utterance,
+    Interruptions: LogPipeline._on_interruptions,
+    ProviderError: LogPipeline._on_provider_error,
+    SessionClosed: LogPipeline._on_session_closed,
+    JobRequest: LogPipeline._ignore,
+    CompanionStart: LogPipeline._ignore,
+    CompanionTurn: LogPipeline._on_companion_turn,
+    CompanionConversation: LogPipeline._on_companion_conversation,
+}

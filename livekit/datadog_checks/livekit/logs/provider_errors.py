@@ -1,0 +1,94 @@
+# (C) Datadog, Inc. 2026-present
+# All rights reserved
+# Licensed under a 3-clause BSD style license (see LICENSE)
+"""The retry and failure lines of LLM, realtime, STT and TTS calls: one line = one failed attempt.
+
+LiveKit emits one session `error` event per failed attempt: `recoverable=True` when a retry
+follows (each retry line below), `recoverable=False` when it gives up (the final failure is raised,
+and the voice pipeline logs it as `Error in _llm_inference_task` / `_tts_inference_task`; the
+"after N attempts" text is inside that line's traceback, never a line of its own). A
+FallbackAdapter switching to its next instance is a failed attempt that the adapter recovers.
+
+Not counted, because the same attempt is already counted by another line: `all LLMs are
+unavailable, retrying..` (each instance then fails on its own line), `... failed after sending
+chunk` (after the adapter's switch line), `AgentSession is closing due to unrecoverable error`
+(after the failures that caused it).
+"""
+from typing import NamedTuple
+
+from .events import LLM, REALTIME, STT, TTS, ProviderError
+from .fields import text
+
+
+class ErrorLine(NamedTuple):
+    prefix: str
+    contains: str
+    kind: str
+    recoverable: bool
+    # the field holding the failing instance's label; None when the message starts with it
+    label_key: str = None
+
+
+PYTHON_ERROR_LINES = (
+    # 1.1.6+: `failed to generate LLM completion: {error}, retrying in 2.0s`; before: no `: {error}`
+    ErrorLine('failed to generate LLM completion', ', retrying in ', LLM, True, 'llm'),
+    ErrorLine('failed to recognize speech', ', retrying in ', STT, True, 'stt'),
+    ErrorLine('failed to synthesize speech', ', retrying in ', TTS, True, 'tts'),
+    # realtime sessions: `OpenAI Realtime API connection failed, retrying in 2.0s`
+    ErrorLine('', ' connection failed, retrying in ', REALTIME, True),
+    ErrorLine('', ', switching to next LLM', LLM, True),
+    ErrorLine('', ', switching to next TTS', TTS, True),
+    ErrorLine('', ', switching to next STT', STT, True),
+    ErrorLine('Error in _llm_inference_task', '', LLM, False),
+    ErrorLine('Error in _tts_inference_task', '', TTS, False),
+    # the STT stream gives up: 1.8.x recreates it, older versions end the task
+    ErrorLine('STT stream ended on an unrecoverable error', '', STT, False),
+    ErrorLine('Error in _stt_task', '', STT, False),
+)
+
+NODE_ERROR_LINES = (
+    ErrorLine('failed to generate LLM completion, retrying in ', '', LLM, True, 'llm'),
+    ErrorLine('failed to recognize speech, retrying in ', '', STT, True, 'stt'),
+    # ChunkedStream and SynthesizeStream word it differently
+    ErrorLine('failed to synthesize speech, retrying in ', '', TTS, True, 'tts'),
+    ErrorLine('failed to generate TTS completion, retrying in ', '', TTS, True, 'tts'),
+    ErrorLine('failed, switching to next LLM', '', LLM, True, 'llm'),
+    ErrorLine('timed out, switching to next LLM', '', LLM, True, 'llm'),
+    ErrorLine('unexpected error, switching to next LLM', '', LLM, True, 'llm'),
+    ErrorLine('STT failed, switching to next provider', '', STT, True, 'stt'),
+    ErrorLine('TTS failed, switching to next instance', '', TTS, True, 'tts'),
+    # the LLM node rethrows the final failure after logging it
+    ErrorLine('error in llm node', '', LLM, False),
+)
+
+# Node plugins label their classes `openai.LLM`, `deepgram.STT`, ...
+_NODE_LABEL_CLASSES = frozenset(('LLM', 'TTS', 'STT', 'RealtimeModel', 'ChunkedStream', 'SynthesizeStream'))
+
+
+def match_error_line(patterns, obj, first_line):
+    """The `ProviderError` of a retry or failure line, else None."""
+    for pattern in patterns:
+        if first_line.startswith(pattern.prefix) and pattern.contains in first_line:
+            if pattern.label_key is None:
+                label = first_line.partition(' ')[0] if not pattern.prefix else None
+            else:
+                label = text(obj, pattern.label_key)
+            return ProviderError(pattern.kind, pattern.recoverable, None, provider_from_label(label))
+    return None
+
+
+def provider_from_label(label):
+    """`livekit.plugins.openai.llm.LLM` (Python), `openai.LLM` (Node), `OpenAI` -> `openai`; else None."""
+    if not label:
+        return None
+    parts = label.split('.')
+    if len(parts) == 1:
+        return label.lower() if label.isalpha() else None
+    if len(parts) > 2 and parts[0] == 'livekit':
+        if parts[1] == 'plugins':
+            return parts[2]
+        if parts[1] == 'agents' and parts[2] == 'inference':
+            return 'livekit'
+    elif len(parts) == 2 and parts[1] in _NODE_LABEL_CLASSES and parts[0].isidentifier() and parts[0] != '__main__':
+        return parts[0]
+    return None

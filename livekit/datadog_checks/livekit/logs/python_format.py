@@ -1,0 +1,114 @@
+# (C) Datadog, Inc. 2026-present
+# All rights reserved
+# Licensed under a 3-clause BSD style license (see LICENSE)
+"""Python `livekit-agents` 1.x lines, as its JsonFormatter writes them (values in seconds).
+
+Three shapes of `log_metrics` output exist: values inside the message text (1.0 - 1.1.5, e.g.
+`LLM metrics: ttft=0.34, input_tokens=100,  cached_input_tokens=0, ...`), a fixed message plus
+extra fields (1.1.6+), and the same with `model_name` / `model_provider` (1.2.12+) and more token
+fields later. Job lines forwarded by the worker carry `job_id`, `room`, `room_id`, `agent_name`.
+An exception logged in a job process has its traceback after a newline in `message`.
+"""
+from . import companion_format
+from .events import (
+    EOUKeys,
+    Interruptions,
+    JobRequest,
+    LLMKeys,
+    SessionClosed,
+    STTKeys,
+    TTSKeys,
+    read_end_of_utterance,
+    read_model_request,
+    read_synthesis,
+    read_transcription,
+)
+from .fields import BadValue, count, text
+from .provider_errors import PYTHON_ERROR_LINES, match_error_line
+
+LANGUAGE = 'python'
+TIME_KEY = 'timestamp'
+LOGGER_KEY = 'name'
+AGENT_NAME_KEY = 'agent_name'
+ROOM_KEY = 'room'
+ERROR_LEVELS = frozenset(('ERROR', 'CRITICAL'))
+LEVEL_TAGS = {
+    'TRACE': 'trace',
+    'DEBUG': 'debug',
+    'DEV': 'dev',
+    'INFO': 'info',
+    'WARNING': 'warning',
+    'ERROR': 'error',
+    'CRITICAL': 'critical',
+}
+# Levels at which LiveKit writes retry and failure lines.
+_PROBLEM_LEVELS = frozenset(('WARNING', 'ERROR', 'CRITICAL'))
+
+_MODEL = {'model': 'model_name', 'provider': 'model_provider'}
+LLM_KEYS = LLMKeys(
+    'prompt_tokens', 'completion_tokens', 'prompt_cached_tokens', 'cache_creation_tokens', 'ttft', 'tokens_per_second', **_MODEL
+)
+REALTIME_KEYS = LLMKeys('input_tokens', 'output_tokens', 'cached_input_tokens', None, 'ttft', 'tokens_per_second', **_MODEL)
+TTS_KEYS = TTSKeys('ttfb', 'audio_duration', **_MODEL)
+STT_KEYS = STTKeys('audio_duration', **_MODEL)
+EOU_KEYS = EOUKeys('end_of_utterance_delay', 'transcription_delay', **_MODEL)
+# 1.0 - 1.1.5 wrote LLM values inside the message with the realtime key names
+INLINE_LLM_KEYS = LLMKeys('input_tokens', 'output_tokens', 'cached_input_tokens', None, 'ttft', 'tokens_per_second')
+
+MESSAGES = {
+    'LLM metrics': (lambda obj: read_model_request(obj, LLM_KEYS, 'llm'), False),
+    'RealtimeModel metrics': (lambda obj: read_model_request(obj, REALTIME_KEYS, 'realtime'), False),
+    'TTS metrics': (lambda obj: read_synthesis(obj, TTS_KEYS), False),
+    'STT metrics': (lambda obj: read_transcription(obj, STT_KEYS), False),
+    'EOU metrics': (lambda obj: read_end_of_utterance(obj, EOU_KEYS), False),
+    'Interruption metrics': (
+        lambda obj: Interruptions(count(obj, 'num_interruptions'), text(obj, 'model_name'), text(obj, 'model_provider')),
+        False,
+    ),
+    'session closed': (lambda obj: SessionClosed(text(obj, 'reason')), False),
+    'received job request': (lambda obj: JobRequest(), False),
+    **companion_format.MESSAGES,
+}
+
+_INLINE_READERS = {
+    'LLM metrics': lambda values: read_model_request(values, INLINE_LLM_KEYS, 'llm'),
+    'RealtimeModel metrics': lambda values: read_model_request(values, REALTIME_KEYS, 'realtime'),
+    'TTS metrics': lambda values: read_synthesis(values, TTS_KEYS),
+    'STT metrics': lambda values: read_transcription(values, STT_KEYS),
+    'EOU metrics': lambda values: read_end_of_utterance(values, EOU_KEYS),
+}
+_INLINE_PREFIXES = tuple(f'{kind}: ' for kind in _INLINE_READERS)
+
+
+def job_id(obj):
+    return text(obj, 'job_id')
+
+
+def read_other(obj, message, level):
+    """The event of a line whose message is not a fixed text, or None."""
+    if level == 'INFO':
+        if message.startswith(_INLINE_PREFIXES):
+            kind, _, values = message.partition(': ')
+            return _INLINE_READERS[kind](inline_values(values))
+    elif level in _PROBLEM_LEVELS:
+        first_line, _, _ = message.partition('\n')
+        return match_error_line(PYTHON_ERROR_LINES, obj, first_line)
+    return None
+
+
+def inline_values(values):
+    """`ttft=0.34, input_tokens=100,  cached_input_tokens=0` -> {'ttft': 0.34, 'input_tokens': 100, ...}."""
+    parsed = {}
+    for pair in values.split(','):
+        key, sep, value = pair.partition('=')
+        if not sep:
+            raise BadValue(values)
+        value = value.strip()
+        try:
+            parsed[key.strip()] = int(value)
+        except ValueError:
+            try:
+                parsed[key.strip()] = float(value)
+            except ValueError:
+                raise BadValue(values) from None
+    return parsed
