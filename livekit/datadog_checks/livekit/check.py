@@ -4,6 +4,8 @@
 from datadog_checks.base import OpenMetricsBaseCheckV2
 
 from .config_models import ConfigMixin
+from .openmetrics.scraper import build_scrapers
+from .openmetrics.worker_health import WorkerHealth
 
 
 class LiveKitCheck(OpenMetricsBaseCheckV2, ConfigMixin):
@@ -17,5 +19,36 @@ class LiveKitCheck(OpenMetricsBaseCheckV2, ConfigMixin):
     __NAMESPACE__ = 'livekit'
     DEFAULT_METRIC_LIMIT = 0
 
+    def __init__(self, name, init_config, instances):
+        super().__init__(name, init_config, instances)
+        self.worker_health = None
+
+    def configure_scrapers(self):
+        # Runs once, after the config models are loaded (replaces the base's single-endpoint setup).
+        self.scrapers = build_scrapers(self)
+        if self.config.agent_health_endpoint:
+            self.worker_health = WorkerHealth(self, self.config.agent_health_endpoint, self.scrapers.get('agent'))
+
     def check(self, _):
-        pass
+        failures = []
+        # Worker health first: it gives the agent scraper its `agent_name` tag.
+        if self.worker_health is not None:
+            failures += isolated(self.worker_health.run)
+        for scraper in self.scrapers.values():
+            with self.adopt_namespace(scraper.namespace):
+                failures += isolated(scraper.scrape)
+        failures += isolated(self._run_logs)
+        if failures:
+            raise Exception('{} LiveKit source(s) failed: {}'.format(len(failures), ' | '.join(failures)))
+
+    def _run_logs(self):
+        # Placeholder: the agent log source (`logs/source.py`) plugs in here and returns its failures.
+        return []
+
+
+def isolated(run_source):
+    """Run one source; its failures as a list, so that one source never stops the others."""
+    try:
+        return list(run_source() or ())
+    except Exception as e:
+        return [str(e)]

@@ -232,11 +232,16 @@ The worker (`AgentServer(port=..., prometheus_port=..., num_idle_processes=1)`, 
   Content-Types of `/worker` and `/metrics`. (The 503 "failed to connect to livekit" answer cannot
   be captured: a worker that gives up connecting shuts down right after.)
 
-`server.txt` and `sip.txt` are hand-written in the Prometheus text format from the exact names,
-types, labels and buckets in the reference (LiveKit server v1.13.5 `pkg/telemetry/prometheus`,
-livekit/protocol `rpc/metrics.go` and `webhook/stats.go`, livekit/sip `pkg/stats/monitor.go`),
-because their Go binaries cannot run here. Their values are arbitrary; tests read them from the
-file, never from the check.
+`server.txt` and `sip.txt` are hand-written in the Prometheus text format (as Go's promhttp
+writes it: empty HELP, counters without a `_total` suffix where LiveKit names them so), because
+their Go binaries cannot run here. Names, types and labels are the exact ones of the reference
+(LiveKit server v1.13.5 `pkg/telemetry/prometheus`, livekit/protocol `rpc/metrics.go` and
+`webhook/stats.go`, livekit/sip `pkg/stats/monitor.go`), with the `node_id`/`node_type` const
+labels. Buckets are the reference's where it lists them, else those of the LiveKit source of the
+metric (packets, rooms, quality, data streams, psrpc, webhooks); the buckets of the session join
+latency, twirp latency and forward latency histograms are not in the reference and are plausible
+values. The `country` and `to` labels have two values for some series, so that dropping them has
+to add samples up. Values are arbitrary; tests derive what they expect from these files.
 '''.replace('{agent}', AGENT_NAME).replace('{url}', DEAD_LIVEKIT_URL)
 
 

@@ -1,0 +1,96 @@
+# (C) Datadog, Inc. 2026-present
+# All rights reserved
+# Licensed under a 3-clause BSD style license (see LICENSE)
+"""One OpenMetrics scraper per LiveKit endpoint, each under its own namespace (`livekit.server`, ...).
+
+Differences from the base scraper, all for failing well:
+- the health service check is sent once, after the whole answer was read and parsed: OK, or CRITICAL
+  with a message naming the endpoint and the reason (the base sends OK as soon as headers arrive);
+- the answer is bounded by the instance timeout and a size cap, and must be Prometheus text;
+- high-cardinality labels are dropped and reserved label names renamed, see `labels.py`.
+"""
+from time import monotonic
+
+from datadog_checks.base.checks.openmetrics.v2.scraper import OpenMetricsScraper
+from datadog_checks.base.constants import ServiceCheck
+
+from . import bounded_http
+from .labels import LabelCleaner
+from .metrics import AGENT_METRICS, HIGH_CARDINALITY_LABELS, SERVER_METRICS, SIP_METRICS
+
+# (instance option, source name, metric map); the namespace of a source is `livekit.<source name>`.
+SOURCES = (
+    ('server_endpoint', 'server', SERVER_METRICS),
+    ('agent_endpoint', 'agent', AGENT_METRICS),
+    ('sip_endpoint', 'sip', SIP_METRICS),
+)
+# A LiveKit server with every high-cardinality label kept answers a few MiB; far above that is a fault.
+MAX_ANSWER_BYTES = 32 * 1024 * 1024
+PROMETHEUS_CONTENT_TYPES = ('', 'text/plain', 'application/openmetrics-text')
+
+
+def build_scrapers(check):
+    """{source name: scraper} for every endpoint option set in the instance."""
+    kept_labels = set(check.config.high_cardinality_labels or ())
+    scrapers = {}
+    for option, source, metric_map in SOURCES:
+        url = getattr(check.config, option)
+        if not url:
+            continue
+        config = dict(
+            check.instance,
+            openmetrics_endpoint=url,
+            metrics=[metric_map],
+            histogram_buckets_as_distributions=True,
+            tags=list(check.config.tags or ()),
+        )
+        scrapers[source] = LiveKitScraper(
+            check, config, 'livekit.{}'.format(source), [label for label in HIGH_CARDINALITY_LABELS if label not in kept_labels]
+        )
+    return scrapers
+
+
+class LiveKitScraper(OpenMetricsScraper):
+    def __init__(self, check, config, namespace, dropped_labels):
+        super().__init__(check, config)
+        # The base scraper always takes the check's namespace; each LiveKit source has its own.
+        self.namespace = namespace
+        self.clean_labels = LabelCleaner(dropped_labels)
+        self.display_url = bounded_http.safe_url(self.endpoint)
+        if self.display_url != self.endpoint:
+            self.static_tags = tuple(
+                'endpoint:{}'.format(self.display_url) if tag == 'endpoint:{}'.format(self.endpoint) else tag
+                for tag in self.static_tags
+            )
+            self.tags = self.static_tags
+        self.timeout = bounded_http.request_timeout(self.http)
+        self.deadline = None
+
+    def scrape(self):
+        """Scrape once; on any failure send CRITICAL and raise SourceError naming the endpoint."""
+        self.deadline = monotonic() + self.timeout
+        try:
+            super().scrape()
+        except Exception as e:
+            message = '{}: {}'.format(self.display_url, self.reason(e))
+            self.submit_health_check(ServiceCheck.CRITICAL, message=message)
+            raise bounded_http.SourceError(message) from None
+        self.submit_health_check(ServiceCheck.OK)
+
+    def reason(self, error):
+        if isinstance(error, bounded_http.TRANSPORT_ERRORS):
+            return bounded_http.describe(error, self.timeout)
+        # Anything else was raised by the text parser on a line it could not read.
+        return 'the answer is not valid Prometheus text ({}: {})'.format(type(error).__name__, error)
+
+    def parse_metrics(self):
+        for metric in super().parse_metrics():
+            yield self.clean_labels(metric)
+
+    def stream_connection_lines(self):
+        with self.get_connection() as response:
+            self._content_type = response.headers.get('Content-Type', '')
+            yield from bounded_http.iter_lines(bounded_http.iter_body(response, self.deadline, MAX_ANSWER_BYTES))
+
+    def get_connection(self):
+        return bounded_http.get(self.http, self.endpoint, self.deadline, PROMETHEUS_CONTENT_TYPES)
