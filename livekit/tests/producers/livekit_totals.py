@@ -1,0 +1,111 @@
+"""LiveKit's own numbers for one job, recorded inside the job process from the session's events,
+history and usage, and from the values `metrics.log_metrics` hands to logging. Never from the
+log file: tests compare what our parser reads in the log with these."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from livekit.agents import AgentSession, __version__, metrics
+from livekit.agents.voice.events import CloseEvent, ErrorEvent, MetricsCollectedEvent
+
+METRICS_KINDS = {
+    "llm_metrics": "llm",
+    "tts_metrics": "tts",
+    "stt_metrics": "stt",
+    "eou_metrics": "eou",
+    "realtime_model_metrics": "realtime",
+    "interruption_metrics": "interruption",
+}
+
+
+class LoggedMetricsCapture(logging.Filter):
+    """Keeps the `extra` fields `metrics.log_metrics` passes to logging, in emission order.
+
+    A filter on the `livekit.agents` logger sees each record before any handler formats it,
+    so these are exactly the (rounded) values the JSON line carries.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[dict[str, Any]] = []
+        self._standard = set(vars(logging.makeLogRecord({})))
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.funcName == metrics.log_metrics.__name__:
+            fields = {k: v for k, v in vars(record).items() if k not in self._standard}
+            fields.pop("message", None)
+            self.records.append({"message": record.getMessage(), **fields})
+        return True
+
+
+class LiveKitTotals:
+    """Subscribes to one session and writes `<jobs_dir>/<job_id>.json` when the job ends.
+
+    Metrics events come from the app's own `metrics_collected` handler (`on_metrics_collected`):
+    a second subscription would log a second deprecation warning, which a real app does not.
+    """
+
+    def __init__(self, session: AgentSession, job: dict[str, Any], plan: dict[str, Any]) -> None:
+        self._session = session
+        self._job = job
+        self._plan = plan
+        self._started_at = time.time()
+        self._metrics: list[dict[str, Any]] = []
+        self._errors: list[dict[str, Any]] = []
+        self._close: dict[str, Any] | None = None
+        self._usage_updates = 0
+        self._logged = LoggedMetricsCapture()
+        logging.getLogger("livekit.agents").addFilter(self._logged)
+        session.on("error", self._on_error)
+        session.on("close", self._on_close)
+        session.on("session_usage_updated", self._on_usage_updated)
+
+    def on_metrics_collected(self, ev: MetricsCollectedEvent) -> None:
+        self._metrics.append(ev.metrics.model_dump(mode="json"))
+
+    def _on_error(self, ev: ErrorEvent) -> None:
+        self._errors.append(ev.model_dump(mode="json"))
+
+    def _on_close(self, ev: CloseEvent) -> None:
+        self._close = ev.model_dump(mode="json")
+
+    def _on_usage_updated(self, _ev: Any) -> None:
+        self._usage_updates += 1
+
+    def snapshot(self) -> dict[str, Any]:
+        history = [item.model_dump(mode="json") for item in self._session.history.items]
+        messages = [item for item in history if item.get("type") == "message"]
+        return {
+            **self._job,
+            "scenario": self._plan["scenario"],
+            "sdk_version": __version__,
+            "started_at": self._started_at,
+            "ended_at": self._close["created_at"] if self._close else time.time(),
+            "close": self._close,
+            "metrics_events": self._metrics,
+            "logged_metrics": self._logged.records,
+            "error_events": self._errors,
+            "session_usage_updated_events": self._usage_updates,
+            "model_usage": [usage.model_dump(mode="json") for usage in self._session.usage.model_usage],
+            "messages": [
+                {
+                    "id": m["id"],
+                    "role": m["role"],
+                    "interrupted": m.get("interrupted", False),
+                    "created_at": m.get("created_at"),
+                    "metrics": m.get("metrics") or {},
+                }
+                for m in messages
+            ],
+        }
+
+    async def write(self, directory: Path) -> None:
+        logging.getLogger("livekit.agents").removeFilter(self._logged)
+        directory.mkdir(parents=True, exist_ok=True)
+        target = directory / f"{self._job['job_id']}.json"
+        target.write_text(json.dumps(self.snapshot(), indent=1, sort_keys=True))

@@ -1,0 +1,186 @@
+"""Real LiveKit agent logs, produced offline, with LiveKit's own totals next to them.
+
+Runs the real `livekit-agents` worker (`python -m livekit.agents start scripted_agent.py`, JSON
+logs on stdout, job processes forwarding their records with the job fields) and offers it
+conversations through a stand-in for the server's dispatch. Each conversation is a real
+AgentSession with scripted audio and local STT/LLM/TTS (see README.md).
+
+    python session_generator.py --out DIR [--conversations N] [--seed S] [--log-level INFO|DEBUG]
+        [--time-scale F] [--concurrency C] [--agent-name NAME] [--instrument MODULE:FUNC]
+
+Writes DIR/agent.log (the worker's stdout, byte for byte) and DIR/totals.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import generator_env  # noqa: E402
+from dispatch_server import DispatchServer  # noqa: E402
+from plans import build_plans  # noqa: E402
+from totals import build_totals  # noqa: E402
+
+API_KEY = "devkey"
+API_SECRET = "generator-secret-not-used-by-any-server-0123456789"
+ID_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"  # LiveKit's shortuuid alphabet
+WORKER_EXIT_TIMEOUT_S = 60
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, required=True, help="output directory")
+    parser.add_argument("--conversations", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--log-level", default="INFO", choices=["INFO", "DEBUG"])
+    parser.add_argument("--time-scale", type=float, default=0.1, help="multiplies every simulated delay")
+    parser.add_argument("--concurrency", type=int, default=10, help="conversations running at once")
+    parser.add_argument("--agent-name", default="support-agent", help="the worker's agent name ('' = none)")
+    parser.add_argument(
+        "--instrument",
+        help="MODULE:FUNC called as FUNC(session, job_info) right after each AgentSession is created",
+    )
+    parser.add_argument("--timeout", type=float, default=600, help="give up after this many seconds")
+    args = parser.parse_args(argv)
+    if args.conversations < 0 or args.concurrency < 1 or args.time_scale <= 0:
+        parser.error("--conversations must be >= 0, --concurrency >= 1 and --time-scale > 0")
+    return args
+
+
+def job_specs(plans: list[dict[str, Any]], seed: int) -> list[dict[str, Any]]:
+    """Job, dispatch and room identifiers in LiveKit's formats, stable for a given seed."""
+    rng = random.Random(f"ids/{seed}")
+
+    def sid(prefix: str) -> str:
+        return prefix + "".join(rng.choice(ID_ALPHABET) for _ in range(12))
+
+    return [
+        {
+            "id": sid("AJ_"),
+            "dispatch_id": sid("AD_"),
+            "room_id": sid("RM_"),
+            "room": f"call-{rng.getrandbits(32):08x}",
+            "metadata": json.dumps(plan),
+        }
+        for plan in plans
+    ]
+
+
+def worker_command(url: str, log_level: str) -> list[str]:
+    return [
+        sys.executable, "-m", "livekit.agents", "start", str(HERE / "scripted_agent.py"),
+        "--url", url, "--api-key", API_KEY, "--api-secret", API_SECRET, "--log-level", log_level,
+    ]  # fmt: skip
+
+
+def worker_environment(args: argparse.Namespace, jobs_dir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE), os.getcwd(), env.get("PYTHONPATH")]))
+    env[generator_env.JOBS_DIR] = str(jobs_dir)
+    env[generator_env.AGENT_NAME] = args.agent_name
+    env[generator_env.IDLE_PROCESSES] = str(min(args.concurrency, max(args.conversations, 1)))
+    env.pop(generator_env.INSTRUMENT, None)
+    if args.instrument:
+        env[generator_env.INSTRUMENT] = args.instrument
+    env.pop("LIVEKIT_LOG_LEVEL", None)
+    env.pop("LIVEKIT_REGION_NAME", None)  # not LiveKit Cloud
+    return env
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    jobs_dir = out / ".jobs"
+    shutil.rmtree(jobs_dir, ignore_errors=True)
+    plans = build_plans(args.conversations, args.seed, args.time_scale)
+    specs = job_specs(plans, args.seed)
+    dispatch = DispatchServer(specs, concurrency=args.concurrency, api_key=API_KEY, api_secret=API_SECRET)
+    await dispatch.start()
+    started = time.monotonic()
+    with open(out / "agent.log", "wb") as stdout, open(out / "worker.stderr", "wb") as stderr:
+        worker = subprocess.Popen(
+            worker_command(dispatch.url, args.log_level),
+            stdout=stdout,
+            stderr=stderr,
+            env=worker_environment(args, jobs_dir),
+            cwd=HERE,
+        )
+        try:
+            await _wait_for_jobs(dispatch, worker, args.timeout)
+        finally:
+            _stop_worker(worker)
+            await dispatch.aclose()
+    elapsed = time.monotonic() - started
+
+    records = [json.loads(p.read_text()) for p in sorted(jobs_dir.glob("*.json"))]
+    missing = {s["id"] for s in specs} - {r["job_id"] for r in records}
+    if missing:
+        raise SystemExit(f"no LiveKit totals for jobs {sorted(missing)}; see {out / 'worker.stderr'} and agent.log")
+    generator = {
+        "conversations": args.conversations,
+        "seed": args.seed,
+        "log_level": args.log_level,
+        "time_scale": args.time_scale,
+        "concurrency": args.concurrency,
+        "agent_name": args.agent_name,
+        "instrument": args.instrument,
+        "log_file": "agent.log",
+    }
+    totals = build_totals(records, generator)
+    (out / "totals.json").write_text(json.dumps(totals, indent=1, sort_keys=True) + "\n")
+    shutil.rmtree(jobs_dir)
+    if (out / "worker.stderr").stat().st_size == 0:
+        (out / "worker.stderr").unlink()
+    return {"seconds": round(elapsed, 2), "lines": _count_lines(out / "agent.log")}
+
+
+async def _wait_for_jobs(dispatch: DispatchServer, worker: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not dispatch.all_finished.is_set():
+        if worker.poll() is not None:
+            raise SystemExit(f"the worker exited early with code {worker.returncode}")
+        if time.monotonic() > deadline:
+            raise SystemExit(f"conversations still running after {timeout:.0f} s")
+        try:
+            await asyncio.wait_for(dispatch.all_finished.wait(), 0.5)
+        except asyncio.TimeoutError:
+            pass
+
+
+def _stop_worker(worker: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, as an orchestrator stops a worker: it drains and logs its own shutdown."""
+    if worker.poll() is None:
+        worker.send_signal(signal.SIGTERM)
+    try:
+        worker.wait(WORKER_EXIT_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
+
+
+def _count_lines(path: Path) -> int:
+    with open(path, "rb") as f:
+        return sum(1 for _ in f)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    summary = asyncio.run(run(args))
+    print(json.dumps({"out": str(args.out), **summary}))
+
+
+if __name__ == "__main__":
+    main()
