@@ -13,7 +13,7 @@ import threading
 
 from livekit.agents import Plugin
 
-from .instrument import SessionInstrumentation, instrument
+from .instrumentation import SessionInstrumentation, instrument
 from .log import logger
 from .version import __version__
 
