@@ -56,7 +56,8 @@ MESSAGES = {
 
 
 def job_id(obj):
-    return text(obj, 'jobId') or text(obj, 'jobID')
+    job_id = obj.get('jobId')
+    return obj.get('jobID') if job_id is None else job_id
 
 
 def read_other(obj, message, level):

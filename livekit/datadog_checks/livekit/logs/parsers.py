@@ -12,7 +12,7 @@ import json as stdlib_json
 from datadog_checks.base.utils.serialization import json
 
 from . import node_format, python_format
-from .fields import BadValue, text
+from .fields import MAX_TEXT, BadValue, text
 
 # `livekit.log.unparsed` reasons
 INVALID_UTF8 = 'invalid_utf8'
@@ -33,29 +33,29 @@ class Line:
         'level',
         'logger',
         'is_error',
+        'timestamp',
         'job_id',
         'agent_name',
         'room',
-        'timestamp',
         'event',
         'companion',
         'service',
         'rejected',
     )
 
-    def __init__(self, language, level, logger, is_error):
+    def __init__(self, language, level, logger, is_error, timestamp, job_id, agent_name, event, rejected):
         self.language = language
         self.level = level
         self.logger = logger
         self.is_error = is_error
-        self.job_id = None
-        self.agent_name = None
+        self.timestamp = timestamp
+        self.job_id = job_id
+        self.agent_name = agent_name
+        self.event = event
+        self.rejected = rejected
         self.room = None
-        self.timestamp = None
-        self.event = None
         self.companion = False
         self.service = None
-        self.rejected = None
 
 
 def parse_line(raw, loads=json.loads):
@@ -68,40 +68,59 @@ def parse_line(raw, loads=json.loads):
             return obj
     if type(obj) is not dict:
         return NOT_OBJECT
-    level = obj.get('level')
+    get = obj.get
+    level = get('level')
     level_type = type(level)
     if level_type is str:
         fmt = python_format
-        message = obj.get('message')
+        message = get('message')
     elif level_type is int:
         fmt = node_format
-        message = obj.get('msg', '')
+        message = get('msg', '')
     else:
         return UNKNOWN_SHAPE
     if type(message) is not str:
         return UNKNOWN_SHAPE
 
-    logger = obj.get(fmt.LOGGER_KEY)
-    line = Line(fmt.LANGUAGE, level, logger if type(logger) is str else None, level in fmt.ERROR_LEVELS)
-    line.timestamp = obj.get(fmt.TIME_KEY)
+    logger = get(fmt.LOGGER_KEY)
+    job_id = fmt.job_id(obj)
+    agent_name = get(fmt.AGENT_NAME_KEY)
+    event = rejected = None
+    if (job_id is not None and (type(job_id) is not str or len(job_id) > MAX_TEXT)) or (
+        agent_name is not None and type(agent_name) is not str
+    ):
+        job_id = agent_name = None
+        rejected = BAD_VALUE
+    line = Line(
+        fmt.LANGUAGE,
+        level,
+        logger if type(logger) is str else None,
+        level in fmt.ERROR_LEVELS,
+        get(fmt.TIME_KEY),
+        job_id,
+        agent_name[:MAX_TEXT] if agent_name else None,
+        event,
+        rejected,
+    )
+    if rejected is not None:
+        return line
+    handler = fmt.MESSAGES.get(message)
     try:
-        line.job_id = fmt.job_id(obj)
-        line.agent_name = text(obj, fmt.AGENT_NAME_KEY)
-        handler = fmt.MESSAGES.get(message)
         if handler is None:
-            line.event = fmt.read_other(obj, message, level)
+            event = fmt.read_other(obj, message, level)
         else:
-            read, line.companion = handler
-            if line.companion:
-                if obj.get('livekit.schema') != COMPANION_SCHEMA:
+            read, companion = handler
+            if companion:
+                line.companion = True
+                if get('livekit.schema') != COMPANION_SCHEMA:
                     line.rejected = UNKNOWN_SCHEMA
                     return line
                 line.service = text(obj, 'service')
-            line.event = read(obj)
-        if line.event is not None:
+            event = read(obj)
+        if event is not None:
             line.room = text(obj, fmt.ROOM_KEY)
+            line.event = event
     except BadValue:
-        line.event = None
         line.rejected = BAD_VALUE
     return line
 

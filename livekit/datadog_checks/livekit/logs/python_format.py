@@ -81,7 +81,7 @@ _INLINE_PREFIXES = tuple(f'{kind}: ' for kind in _INLINE_READERS)
 
 
 def job_id(obj):
-    return text(obj, 'job_id')
+    return obj.get('job_id')
 
 
 def read_other(obj, message, level):
