@@ -1,0 +1,257 @@
+# (C) Datadog, Inc. 2026-present
+# All rights reserved
+# Licensed under a 3-clause BSD style license (see LICENSE)
+"""The log pipeline against real LiveKit output, compared exactly with LiveKit's own numbers.
+
+The generator (producers/session_generator.py) runs real livekit-agents 1.8.9 AgentSessions in the
+real worker, with scripted audio, local providers and injected provider failures; the worker's
+stdout is the log we read, and `totals.json` holds what LiveKit itself counted (metrics events,
+error and close events, session.history). Nothing expected here comes from our parser.
+"""
+import json
+import math
+import time
+from collections import Counter, defaultdict
+
+import pytest
+
+from datadog_checks.livekit.distributions import bucket_bounds, bucket_index
+from datadog_checks.livekit.logs.pipeline import LogPipeline
+
+from .log_helpers import (
+    all_buckets,
+    assert_submissions_follow_metadata,
+    bucket_counts,
+    datadog_quantile,
+    generated_sessions,
+    load_totals,
+    make_check,
+    metric_total,
+    read_lines,
+    totals_by_tag,
+)
+
+INSTANCE_TAGS = ('team:voice',)
+IDLE_TIMEOUT = 600.0
+
+
+def run_pipeline(lines, datadog_agent, chunk=1000, **options):
+    """Feed the lines in chunks as the tailer would, flush, then flush again once every
+    conversation has been idle for the timeout; returns the records sent with `send_log`."""
+    pipeline = LogPipeline(tags=INSTANCE_TAGS, conversation_idle_timeout=IDLE_TIMEOUT, **options)
+    check = make_check(INSTANCE_TAGS)
+    for start in range(0, len(lines), chunk):
+        pipeline.feed(lines[start : start + chunk])
+    now = time.time()
+    pipeline.flush(check, now)
+    pipeline.flush(check, now + IDLE_TIMEOUT)
+    assert pipeline.dump_state()['open'] == []
+    return list(datadog_agent._sent_logs[check.check_id])
+
+
+def expected_by_model(totals, kind):
+    return {(c['model'], c['provider']): c['count'] for c in totals['overall']['metrics_counts'][kind]}
+
+
+def submitted_by_model(aggregator, name):
+    result = defaultdict(int)
+    for stub in aggregator.metrics(name):
+        tags = dict(tag.split(':', 1) for tag in stub.tags)
+        result[(tags.get('model'), tags.get('provider'))] += stub.value
+    return dict(result)
+
+
+def livekit_events(totals, kind):
+    return [event for job in totals['jobs'].values() for event in job['metrics_events'] if event['type'] == kind]
+
+
+def logged_bucket_counts(values):
+    """What the buckets must hold for values LiveKit logged (-1 = no first token, skipped)."""
+    return Counter(bucket_bounds(bucket_index(v))[0] for v in values if v != -1)
+
+
+@pytest.fixture(scope='module')
+def info_run():
+    """The production default: INFO, so no close lines and no per-turn DEBUG lines."""
+    directory = generated_sessions(20, 'INFO')
+    return read_lines(directory / 'agent.log'), load_totals(directory)
+
+
+@pytest.fixture(scope='module')
+def debug_run():
+    directory = generated_sessions(12, 'DEBUG', seed=2)
+    return read_lines(directory / 'agent.log'), load_totals(directory)
+
+
+@pytest.mark.parametrize('run', ['info_run', 'debug_run'])
+def test_requests_and_tokens_per_model_match_livekit(request, run, aggregator, datadog_agent):
+    lines, totals = request.getfixturevalue(run)
+    run_pipeline(lines, datadog_agent)
+
+    for kind, metric in (('llm', 'llm.requests'), ('tts', 'tts.requests'), ('stt', 'stt.requests')):
+        assert submitted_by_model(aggregator, f'livekit.{metric}') == expected_by_model(totals, kind), kind
+
+    expected_tokens = defaultdict(Counter)
+    for event in livekit_events(totals, 'llm_metrics'):
+        model = (event['metadata']['model_name'], event['metadata']['model_provider'])
+        expected_tokens['input'][model] += event['prompt_tokens']
+        expected_tokens['output'][model] += event['completion_tokens']
+        expected_tokens['cached'][model] += event['prompt_cached_tokens']
+        expected_tokens['cache_creation'][model] += event['cache_creation_tokens']
+    for name, per_model in expected_tokens.items():
+        expected = {model: value for model, value in per_model.items() if value}
+        assert submitted_by_model(aggregator, f'livekit.llm.tokens.{name}') == expected, name
+    # and the session's own usage agrees: input tokens include the cached ones, never added twice
+    usage = totals['overall']['usage_tokens']
+    assert metric_total(aggregator, 'livekit.llm.tokens.input') == usage['input']
+    assert metric_total(aggregator, 'livekit.llm.tokens.output') == usage['output']
+    assert metric_total(aggregator, 'livekit.llm.tokens.cached') == usage['input_cached']
+
+    # every model metric carries the job's agent name, the language and the instance tags
+    for name in ('livekit.llm.requests', 'livekit.tts.requests', 'livekit.stt.requests', 'livekit.llm.tokens.input'):
+        for stub in aggregator.metrics(name):
+            assert {'agent_name:support-agent', 'language:python', 'team:voice'} <= set(stub.tags)
+    assert_submissions_follow_metadata(aggregator)
+
+
+@pytest.mark.parametrize('run', ['info_run', 'debug_run'])
+def test_provider_errors_match_livekit_error_events(request, run, aggregator, datadog_agent):
+    lines, totals = request.getfixturevalue(run)
+    run_pipeline(lines, datadog_agent)
+    expected = totals['overall']['errors']
+    assert expected['llm_error']['recoverable'] and expected['llm_error']['unrecoverable'], 'the run injects failures'
+    for kind, metric in (('llm_error', 'llm.errors'), ('tts_error', 'tts.errors'), ('stt_error', 'stt.errors')):
+        counts = expected.get(kind, {'recoverable': 0, 'unrecoverable': 0})
+        submitted = totals_by_tag(aggregator, f'livekit.{metric}', 'recoverable')
+        assert submitted.get('true', 0) == counts['recoverable'], kind
+        assert submitted.get('false', 0) == counts['unrecoverable'], kind
+
+
+@pytest.mark.parametrize('run', ['info_run', 'debug_run'])
+def test_user_turns_per_conversation_match_livekit(request, run, aggregator, datadog_agent):
+    lines, totals = request.getfixturevalue(run)
+    # every conversation is "short" below 1000 turns, so each one sends its record
+    records = run_pipeline(lines, datadog_agent, min_conversation_turns=1000)
+    by_job = {record['job_id']: record for record in records}
+    assert set(by_job) == set(totals['jobs'])
+    for job_id, job in totals['jobs'].items():
+        record = by_job[job_id]
+        assert record['turns'] == job['eou_events'], job_id
+        assert (record['room'], record['agent_name'], record['language']) == (job['room'], job['agent_name'], 'python')
+    assert metric_total(aggregator, 'livekit.turns.user') == totals['overall']['eou_events']
+    assert metric_total(aggregator, 'livekit.conversations.started') == len(totals['jobs'])
+    assert metric_total(aggregator, 'livekit.conversations.ended') == len(totals['jobs'])
+    assert bucket_counts(aggregator, 'livekit.conversation.turns') == logged_bucket_counts(
+        job['eou_events'] for job in totals['jobs'].values()
+    )
+
+
+def test_close_reasons_match_livekit_close_events(debug_run, aggregator, datadog_agent):
+    lines, totals = debug_run
+    records = run_pipeline(lines, datadog_agent, min_conversation_turns=1000)
+    assert {r['job_id']: r['close_reason'] for r in records} == {
+        job_id: job['close_reason'] for job_id, job in totals['jobs'].items()
+    }
+    assert totals_by_tag(aggregator, 'livekit.conversations.ended', 'close_reason') == totals['overall']['close_reasons']
+    # a close line ends its conversation: the job's later lines (process exiting, ...) never reopen it
+    assert metric_total(aggregator, 'livekit.conversations.started') == len(totals['jobs'])
+    for record in records:
+        job = totals['jobs'][record['job_id']]
+        # from the first line of the job to its close line, inside LiveKit's own session span
+        assert 0 < record['duration_s'] <= job['ended_at'] - job['started_at'] + 5
+
+
+def test_without_close_lines_conversations_end_after_the_idle_timeout(info_run, aggregator, datadog_agent):
+    lines, totals = info_run
+    records = run_pipeline(lines, datadog_agent, min_conversation_turns=1000)
+    assert Counter(r['close_reason'] for r in records) == {'idle_timeout': len(totals['jobs'])}
+
+
+def test_short_conversations_match_livekit(info_run, aggregator, datadog_agent):
+    lines, totals = info_run
+    records = run_pipeline(lines, datadog_agent)
+    short = {job_id for job_id, job in totals['jobs'].items() if job['eou_events'] < 3}
+    assert short, 'the plans include short conversations'
+    assert {r['job_id'] for r in records} == short
+    assert metric_total(aggregator, 'livekit.conversations.short') == len(short)
+    for record in records:
+        job = totals['jobs'][record['job_id']]
+        assert record['message'] == 'LiveKit conversation below 3 turns'
+        assert record['livekit.event'] == 'conversation.short'
+        assert record['ddsource'] == 'livekit'
+        assert (record['turns'], record['min_turns']) == (job['eou_events'], 3)
+        assert record['ddtags'] == 'team:voice'
+        assert job['started_at'] - 5 < record['timestamp'] / 1000 < job['ended_at'] + 5
+
+
+def test_latencies_hold_exactly_what_livekit_logged(info_run, aggregator, datadog_agent):
+    lines, totals = info_run
+    run_pipeline(lines, datadog_agent)
+    logged = totals['overall']['latencies_logged']
+    assert bucket_counts(aggregator, 'livekit.llm.ttft') == logged_bucket_counts(logged['llm_ttft'])
+    assert bucket_counts(aggregator, 'livekit.tts.ttfb') == logged_bucket_counts(logged['tts_ttfb'])
+    assert bucket_counts(aggregator, 'livekit.eou.end_of_utterance_delay') == logged_bucket_counts(
+        logged['eou_end_of_utterance_delay']
+    )
+    assert bucket_counts(aggregator, 'livekit.eou.transcription_delay') == logged_bucket_counts(logged['eou_transcription_delay'])
+    assert metric_total(aggregator, 'livekit.tts.audio_duration') == pytest.approx(sum(logged['tts_audio_duration']))
+    assert metric_total(aggregator, 'livekit.stt.audio_duration') == pytest.approx(sum(logged['stt_audio_duration']))
+
+
+def test_request_duration_percentiles_match_livekit_durations(info_run, aggregator, datadog_agent):
+    lines, totals = info_run
+    run_pipeline(lines, datadog_agent)
+    # stock lines give completion_tokens / tokens_per_second, i.e. LiveKit's duration
+    durations = sorted(e['duration'] for e in livekit_events(totals, 'llm_metrics') if e['completion_tokens'] > 0)
+    buckets = all_buckets(aggregator, 'livekit.llm.duration')
+    assert sum(count for _, _, count in buckets) == len(durations)
+    for q in (0.5, 0.95):
+        true = durations[math.floor(q * (len(durations) - 1))]
+        assert datadog_quantile(buckets, q) == pytest.approx(true, rel=0.05)
+
+
+def test_estimated_e2e_latency_per_answered_turn(info_run, aggregator, datadog_agent):
+    lines, totals = info_run
+    run_pipeline(lines, datadog_agent)
+    buckets = all_buckets(aggregator, 'livekit.turn.e2e_latency')
+    estimates = sum(count for _, _, count in buckets)
+    # one estimate per user turn that got an answer; LiveKit measures its e2e on the same turns
+    assert 0 < estimates <= totals['overall']['eou_events']
+    assert abs(estimates - len(totals['overall']['latencies']['e2e_latency'])) <= len(totals['jobs'])
+    for stub in aggregator.histogram_bucket('livekit.turn.e2e_latency'):
+        assert 'method:estimated' in stub.tags
+
+
+@pytest.mark.parametrize('run', ['info_run', 'debug_run'])
+def test_every_line_is_counted_by_level_and_errors_by_logger(request, run, aggregator, datadog_agent):
+    lines, _ = request.getfixturevalue(run)
+    run_pipeline(lines, datadog_agent)
+    decoded = [json.loads(line) for line in lines]
+    levels = Counter(record['level'].lower() for record in decoded)
+    assert totals_by_tag(aggregator, 'livekit.log.lines', 'level') == levels
+    errors = Counter(record['name'] for record in decoded if record['level'] in ('ERROR', 'CRITICAL'))
+    assert totals_by_tag(aggregator, 'livekit.log.errors', 'logger') == errors
+    assert not aggregator.metrics('livekit.log.unparsed')
+
+
+def test_restart_between_runs_loses_nothing(info_run, aggregator, datadog_agent):
+    """The same log read in two check runs with a restart between them gives the same totals."""
+    lines, totals = info_run
+    half = len(lines) // 2
+    check = make_check(INSTANCE_TAGS)
+    first = LogPipeline(tags=INSTANCE_TAGS, min_conversation_turns=1000)
+    first.feed(lines[:half])
+    now = time.time()
+    first.flush(check, now)
+    state = json.loads(json.dumps(first.dump_state()))
+
+    second = LogPipeline(tags=INSTANCE_TAGS, min_conversation_turns=1000)
+    second.restore(state)
+    second.feed(lines[half:])
+    second.flush(check, now + 1)
+    second.flush(check, now + 1 + IDLE_TIMEOUT)
+
+    records = datadog_agent._sent_logs[check.check_id]
+    assert {r['job_id']: r['turns'] for r in records} == {j: job['eou_events'] for j, job in totals['jobs'].items()}
+    assert metric_total(aggregator, 'livekit.conversations.started') == len(totals['jobs'])
+    assert submitted_by_model(aggregator, 'livekit.llm.requests') == expected_by_model(totals, 'llm')
