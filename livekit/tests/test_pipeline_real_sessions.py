@@ -255,3 +255,72 @@ def test_restart_between_runs_loses_nothing(info_run, aggregator, datadog_agent)
     assert {r['job_id']: r['turns'] for r in records} == {j: job['eou_events'] for j, job in totals['jobs'].items()}
     assert metric_total(aggregator, 'livekit.conversations.started') == len(totals['jobs'])
     assert submitted_by_model(aggregator, 'livekit.llm.requests') == expected_by_model(totals, 'llm')
+
+
+COMPANION_HOOK = '''
+from livekit.plugins import datadog
+
+
+def instrument(session, job_info):
+    datadog.instrument(session, service="support-bot")
+'''
+
+
+@pytest.fixture(scope='module')
+def companion_run():
+    """The same sessions with livekit-plugins-datadog: its records and the stock lines side by side."""
+    directory = generated_sessions(8, 'INFO', seed=3, instrument=COMPANION_HOOK)
+    return read_lines(directory / 'agent.log'), load_totals(directory)
+
+
+def test_companion_counts_each_request_once(companion_run, aggregator, datadog_agent):
+    lines, totals = companion_run
+    assert any(b'"livekit.datadog llm_request"' in line for line in lines)
+    assert any(b'"LLM metrics"' in line for line in lines), 'the stock lines are there too'
+    run_pipeline(lines, datadog_agent)
+    for kind, metric in (('llm', 'llm.requests'), ('tts', 'tts.requests'), ('stt', 'stt.requests')):
+        assert submitted_by_model(aggregator, f'livekit.{metric}') == expected_by_model(totals, kind), kind
+    usage = totals['overall']['usage_tokens']
+    assert metric_total(aggregator, 'livekit.llm.tokens.input') == usage['input']
+    assert metric_total(aggregator, 'livekit.llm.tokens.output') == usage['output']
+    assert metric_total(aggregator, 'livekit.tts.characters') == totals['overall']['tts_characters']
+    for kind, metric in (('llm_error', 'llm.errors'), ('tts_error', 'tts.errors'), ('stt_error', 'stt.errors')):
+        counts = totals['overall']['errors'].get(kind, {'recoverable': 0, 'unrecoverable': 0})
+        submitted = totals_by_tag(aggregator, f'livekit.{metric}', 'recoverable')
+        assert (submitted.get('true', 0), submitted.get('false', 0)) == (counts['recoverable'], counts['unrecoverable'])
+    # the companion's errors name the model that failed, as LiveKit's error events do
+    expected_sources = Counter(
+        (event['source']['model'], event['source']['provider'])
+        for job in totals['jobs'].values()
+        for event in job['error_events']
+        if event['error']['type'] == 'llm_error'
+    )
+    assert Counter(submitted_by_model(aggregator, 'livekit.llm.errors')) == expected_sources
+    assert_submissions_follow_metadata(aggregator)
+
+
+def test_companion_gives_measured_durations_and_latencies(companion_run, aggregator, datadog_agent):
+    lines, totals = companion_run
+    run_pipeline(lines, datadog_agent)
+    durations = [e['duration'] for e in livekit_events(totals, 'llm_metrics')]
+    assert bucket_counts(aggregator, 'livekit.llm.duration') == logged_bucket_counts(durations)
+    assert bucket_counts(aggregator, 'livekit.turn.e2e_latency') == logged_bucket_counts(
+        totals['overall']['latencies']['e2e_latency']
+    )
+    for stub in aggregator.histogram_bucket('livekit.turn.e2e_latency'):
+        assert 'method:measured' in stub.tags
+
+
+def test_companion_conversations_match_session_history_and_close_events(companion_run, aggregator, datadog_agent):
+    lines, totals = companion_run
+    records = run_pipeline(lines, datadog_agent, min_conversation_turns=1000)
+    by_job = {record['job_id']: record for record in records}
+    assert set(by_job) == set(totals['jobs'])
+    for job_id, job in totals['jobs'].items():
+        record = by_job[job_id]
+        # turns from session.history and the close reason from the close event, even at INFO
+        assert (record['turns'], record['close_reason']) == (job['user_turns'], job['close_reason']), job_id
+        assert (record['service'], record['room'], record['agent_name']) == ('support-bot', job['room'], job['agent_name'])
+        assert 'trace_id' not in record  # no OTel tracer provider in these sessions
+    assert metric_total(aggregator, 'livekit.turns.user') == totals['overall']['user_turns']
+    assert totals_by_tag(aggregator, 'livekit.conversations.ended', 'close_reason') == totals['overall']['close_reasons']
