@@ -154,23 +154,25 @@ class SessionInstrumentation:
     def _on_close(self, event: Any) -> None:
         if self._closed:
             return
-        reason = getattr(event, "reason", None)
-        user_turns, agent_turns = records.history_turns(self._session)
-        fields = {
-            "close_reason": getattr(reason, "value", reason),
-            "user_turns": user_turns,
-            "agent_turns": agent_turns,
-            "duration": time.monotonic() - self._started_monotonic,
-            "started_at": self._started_at,
-            "errors": dict(self._errors),
-            "usage": records.usage(self._session),
-            "trace_id": self._trace_id,
-            "language": LANGUAGE,
-            "sdk_version": SDK_VERSION,
-        }
-        self._write("conversation", records.compact(fields))
-        self._closed = True
-        self._detach()
+        self._closed = True  # one conversation record, and nothing after it
+        try:
+            reason = getattr(event, "reason", None)
+            user_turns, agent_turns = records.history_turns(self._session)
+            fields = {
+                "close_reason": getattr(reason, "value", reason),
+                "user_turns": user_turns,
+                "agent_turns": agent_turns,
+                "duration": time.monotonic() - self._started_monotonic,
+                "started_at": self._started_at,
+                "errors": dict(self._errors),
+                "usage": records.usage(self._session),
+                "trace_id": self._trace_id,
+                "language": LANGUAGE,
+                "sdk_version": SDK_VERSION,
+            }
+            self._write("conversation", records.compact(fields))
+        finally:
+            self._detach()
 
     # -- helpers -----------------------------------------------------------------------------
 
