@@ -126,6 +126,21 @@ def test_failing_handler_warns_once_and_the_session_goes_on(
     assert not [r for r in captured.records if r.name == "livekit.agents" and r.levelno >= logging.ERROR]
 
 
+def test_unreadable_usage_costs_the_field_not_the_conversation_record(
+    captured: ListHandler, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(session: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(records, "usage", broken)
+    result = asyncio.run(run_conversation("short", SCENARIOS["short"], index=91))
+
+    (conversation,) = _companion(captured, "conversation")
+    assert conversation.close_reason == result["close_reason"] == "user_initiated"
+    assert not hasattr(conversation, "usage")
+    assert len([r for r in _companion(captured) if r.levelno >= logging.WARNING]) == 1
+
+
 def test_metrics_record_of_realtime_model_metrics() -> None:
     """Realtime models cannot run offline; the record is built from LiveKit's own metrics class."""
     realtime = metrics.RealtimeModelMetrics(

@@ -165,7 +165,7 @@ class SessionInstrumentation:
                 "duration": time.monotonic() - self._started_monotonic,
                 "started_at": self._started_at,
                 "errors": dict(self._errors),
-                "usage": records.usage(self._session),
+                "usage": self._optional(records.usage),
                 "trace_id": self._trace_id,
                 "language": LANGUAGE,
                 "sdk_version": SDK_VERSION,
@@ -175,6 +175,14 @@ class SessionInstrumentation:
             self._detach()
 
     # -- helpers -----------------------------------------------------------------------------
+
+    def _optional(self, read: Callable[[Any], Any]) -> Any:
+        """A field of the conversation record that must not cost the record if reading it fails."""
+        try:
+            return read(self._session)
+        except Exception:
+            self._internal_failure(read.__name__)
+            return None
 
     def _write_metrics(self, metrics: Any, emitter: Any) -> None:
         if self._closed:
