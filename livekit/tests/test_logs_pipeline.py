@@ -273,3 +273,12 @@ def test_the_interpreter_refuses_what_it_does_not_know():
 
 def test_the_api_spec_is_the_shared_one():
     assert 'LogsPipeline' in load_spec(str(SPEC))['components']['schemas']
+
+
+def test_python_samples_are_real_lines():
+    """Samples are lines LiveKit really wrote: the verified lines of the references or the captured fixtures."""
+    sources = [p.read_text(encoding='utf-8') for p in (REPO.parent / 'shared' / 'reference').glob('*.md')]
+    sources += [p.read_text(encoding='utf-8') for p in (REPO / 'livekit' / 'tests' / 'fixtures' / 'logs').glob('*.jsonl')]
+    for case in TESTS:
+        if isinstance(json.loads(case['sample']).get('level'), str):
+            assert any(case['sample'] in text for text in sources), case['sample'][:80]
