@@ -13,7 +13,7 @@ PY := $(VENV)/bin/python
 DDEV_VENV := .venv-ddev
 DDEV := $(DDEV_VENV)/bin/ddev
 NODE_TOOLS := tools/node
-DDEV_VALIDATORS := metadata config models dashboards service-checks readmes package openmetrics http imports
+DDEV_VALIDATORS := metadata config models dashboards service-checks saved-views readmes package openmetrics http imports
 
 .PHONY: test pytest validate demo bench fixtures clean python313
 

@@ -57,3 +57,19 @@ class Distributions:
 
     def __len__(self):
         return len(self._buckets)
+
+
+def quantile_from_buckets(buckets, q):
+    """A quantile as Datadog reads submitted buckets: each bucket's count spread evenly over its
+    bounds, then the value at rank q * (n - 1). `buckets` is [(lower, upper, count)]; None if empty."""
+    buckets = sorted(buckets)
+    total = sum(count for _, _, count in buckets)
+    if not total:
+        return None
+    rank = q * (total - 1)
+    seen = 0
+    for lower, upper, count in buckets:
+        if count and seen + count > rank:
+            return lower + (upper - lower) * min(1.0, (rank - seen + 0.5) / count)
+        seen += count
+    return buckets[-1][1]
