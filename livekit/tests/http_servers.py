@@ -6,6 +6,7 @@
 `serve({'/metrics': static(...), '/loop': redirect('/loop')})` runs a threaded `http.server` and
 yields its base URL. A responder is a function of the request handler that writes the answer.
 """
+
 import contextlib
 import datetime
 import gzip
@@ -187,8 +188,6 @@ def self_signed_cert(directory, hostname='127.0.0.1'):
     cert_path, key_path = directory / '{}.crt'.format(hostname), directory / '{}.key'.format(hostname)
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     return str(cert_path), str(key_path)

@@ -7,6 +7,7 @@ What each test expects is derived from the fixture files with prometheus_client'
 the documented rules (name map, `.count` for counters, distributions for histograms, dropped and
 renamed labels summed), never from the check's output.
 """
+
 import csv
 from collections import defaultdict
 from pathlib import Path
@@ -30,7 +31,6 @@ SOURCES = {
     'sip': ('sip_endpoint', 'sip.txt', SIP_METRICS),
     'agent': ('agent_endpoint', 'worker_jobs_multiproc.txt', AGENT_METRICS),
 }
-RENAMED = {'livekit_node_twirp_request_status': 'twirp_service', 'livekit_node_twirp_request_latency_ms': 'twirp_service'}
 
 
 @pytest.fixture(scope='module')
@@ -71,7 +71,9 @@ def expected(fixture, metric_map, namespace, endpoint, kept=()):
             if 'service' in labels:
                 labels[service_label(family.name)] = labels.pop('service')
             le = labels.pop('le', None)
-            tags = frozenset(['{}:{}'.format(k, v) for k, v in labels.items()] + INSTANCE_TAGS + ['endpoint:' + endpoint])
+            tags = frozenset(
+                ['{}:{}'.format(k, v) for k, v in labels.items()] + INSTANCE_TAGS + ['endpoint:' + endpoint]
+            )
             if family.type == 'histogram':
                 if sample.name.endswith('_bucket'):
                     cumulative[(name, tags)][float(le)] += sample.value
@@ -133,7 +135,9 @@ def test_every_livekit_family_of_the_fixtures_is_mapped():
         livekit_names = {name for name in names if name.startswith(('livekit_', 'lk_agents_'))}
         assert livekit_names - set(metric_map) == set(), source
     worker = {f.name for f in text_string_to_metric_families((FIXTURES / 'worker_single.txt').read_text())}
-    assert {name for name in worker if name.startswith('lk_agents_')} - {'lk_agents_proc_initialize_duration_seconds_created'} == set(AGENT_METRICS)
+    assert {name for name in worker if name.startswith('lk_agents_')} - {
+        'lk_agents_proc_initialize_duration_seconds_created'
+    } == set(AGENT_METRICS)
 
 
 def test_total_suffix_is_read_as_prometheus_parses_it(dd_run_check, aggregator, fixture_server):
@@ -179,9 +183,12 @@ def test_high_cardinality_labels_are_dropped_and_summed_by_default(dd_run_check,
         + ['endpoint:{}/server.txt'.format(fixture_server)],
     )
     # 4 + 2 active inbound calls over two remote hosts
-    aggregator.assert_metric('livekit.sip.calls.active', value=6, count=1, tags=[
-        'node_id:NE_Qm4xS8rTz2Lp', 'dir:in', *INSTANCE_TAGS, 'endpoint:{}/sip.txt'.format(fixture_server)
-    ])
+    aggregator.assert_metric(
+        'livekit.sip.calls.active',
+        value=6,
+        count=1,
+        tags=['node_id:NE_Qm4xS8rTz2Lp', 'dir:in', *INSTANCE_TAGS, 'endpoint:{}/sip.txt'.format(fixture_server)],
+    )
 
 
 def test_high_cardinality_labels_are_kept_when_listed(dd_run_check, aggregator, fixture_server):
@@ -206,11 +213,10 @@ def test_real_worker_captures(dd_run_check, aggregator, fixture_server, fixture)
     """Both Prometheus modes of a real livekit-agents worker give the same metric names."""
     run(dd_run_check, fixture_server, {'agent': fixture})
 
-    _, fixture_name, metric_map = SOURCES['agent']
-    scalars, buckets = expected(fixture, metric_map, 'livekit.agent', '{}/{}'.format(fixture_server, fixture))
+    scalars, buckets = expected(fixture, AGENT_METRICS, 'livekit.agent', '{}/{}'.format(fixture_server, fixture))
     for (name, _, tags), value in scalars.items():
         aggregator.assert_metric(name, value=value, tags=sorted(tags), count=1)
-    for name, tags in buckets:
+    for name, _ in buckets:
         assert aggregator.histogram_bucket(name)
     aggregator.assert_all_metrics_covered()
     aggregator.assert_metrics_using_metadata(get_metadata_metrics())
@@ -253,3 +259,27 @@ def test_tags_of_instance_and_endpoint_credentials(dd_run_check, aggregator):
     aggregator.assert_service_check(
         'livekit.sip.openmetrics.health', ServiceCheck.OK, tags=INSTANCE_TAGS + ['endpoint:{}/metrics'.format(base_url)]
     )
+
+
+@pytest.mark.parametrize(
+    'instance, option, expected',
+    [
+        ({'server_endpoint': 'localhost:6789/metrics'}, 'server_endpoint', 'must be an http:// or https:// URL'),
+        ({'sip_endpoint': 9090}, 'sip_endpoint', 'must be an http:// or https:// URL'),
+        ({'tags': ['team:voice']}, 'server_endpoint', 'no source configured'),
+        (
+            {'server_endpoint': 'http://h:6789/metrics', 'high_cardinality_labels': ['room']},
+            'high_cardinality_labels',
+            '',
+        ),
+        ({'agent_endpoint': 'http://h:9464/metrics', 'timeout': 'soon'}, 'timeout', ''),
+        ({'agent_endpoint': 'http://h:9464/metrics', 'prometheus_url': 'http://h'}, 'prometheus_url', 'unknown option'),
+    ],
+)
+def test_bad_config_names_the_option(dd_run_check, aggregator, instance, option, expected):
+    check = LiveKitCheck('livekit', {}, [instance])
+    with pytest.raises(Exception, match=option) as raised:
+        dd_run_check(check)
+    assert expected in str(raised.value)
+    # nothing was scraped with a configuration that did not validate
+    assert not aggregator.metric_names and not aggregator._service_checks

@@ -3,6 +3,7 @@
 # Licensed under a 3-clause BSD style license (see LICENSE)
 """The agent worker's health server (`agent_health_endpoint`): captured answers, LiveKit's own
 WorkerInfo encoding, failures, and one run against a real livekit-agents worker."""
+
 import json
 from pathlib import Path
 
@@ -32,7 +33,9 @@ def captured_health():
 
 def worker_info_as_livekit_encodes_it(**fields):
     """The /worker body, encoded by LiveKit's own proto message as the worker's handler does."""
-    info = agent_worker.WorkerInfo(worker_type='JT_ROOM', sdk_version=LIVEKIT_AGENTS_VERSION, protocol_version=1, **fields)
+    info = agent_worker.WorkerInfo(
+        worker_type='JT_ROOM', sdk_version=LIVEKIT_AGENTS_VERSION, protocol_version=1, **fields
+    )
     return MessageToJson(info, preserving_proto_field_name=True)
 
 
@@ -167,7 +170,13 @@ def test_prerelease_version_metadata(dd_run_check, datadog_agent):
 
     datadog_agent.assert_metadata(
         'livekit:rc',
-        {'version.scheme': 'semver', 'version.major': '1', 'version.minor': '9', 'version.patch': '0', 'version.raw': '1.9.0rc1'},
+        {
+            'version.scheme': 'semver',
+            'version.major': '1',
+            'version.minor': '9',
+            'version.patch': '0',
+            'version.raw': '1.9.0rc1',
+        },
     )
 
 

@@ -12,6 +12,7 @@ reference), waits until the idle job processes are initialized, then saves /metr
 
 Re-run it for a new livekit-agents version; `running_worker()` is also used by a test.
 """
+
 import argparse
 import contextlib
 import datetime
@@ -151,7 +152,9 @@ def running_worker(workdir, multiprocess=False, python=sys.executable, startup_t
             if status == 200 and initialized_processes(body) >= 1 and 'lk_agents_worker_load{' in body:
                 break
             if time.monotonic() > deadline:
-                raise RuntimeError('the worker was not ready within {} s:\n{}'.format(startup_timeout, log_path.read_text()))
+                raise RuntimeError(
+                    'the worker was not ready within {} s:\n{}'.format(startup_timeout, log_path.read_text())
+                )
             time.sleep(0.25)
         yield urls
     finally:

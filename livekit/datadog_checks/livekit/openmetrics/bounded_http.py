@@ -7,6 +7,7 @@
 sending, would hold the check forever and fill its memory. Here the body is read one socket read at
 a time, the socket timeout is shortened to what is left of the deadline, and reading stops at the cap.
 """
+
 import codecs
 import re
 import socket
@@ -86,14 +87,14 @@ def iter_body(response, deadline, max_bytes):
     while True:
         remaining = deadline - monotonic()
         if remaining <= 0:
-            raise EndpointFailure('the answer did not complete within the timeout ({} bytes read)'.format(total))
+            raise incomplete(total)
         if sock is not None:
             sock.settimeout(remaining)
         try:
             chunk = raw.read1(READ_SIZE, decode_content=True)
         except urllib3_errors.ReadTimeoutError:
             if monotonic() >= deadline:
-                raise EndpointFailure('the answer did not complete within the timeout ({} bytes read)'.format(total))
+                raise incomplete(total) from None
             raise
         if not chunk:
             return
@@ -101,6 +102,10 @@ def iter_body(response, deadline, max_bytes):
         if total > max_bytes:
             raise EndpointFailure('the answer is larger than {}; stopped reading'.format(format_size(max_bytes)))
         yield chunk
+
+
+def incomplete(bytes_read):
+    return EndpointFailure('the answer did not complete within the timeout ({} bytes read)'.format(bytes_read))
 
 
 def iter_lines(chunks):

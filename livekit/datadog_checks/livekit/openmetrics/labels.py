@@ -9,6 +9,7 @@ read the second counter value as a reset of the first. So the samples are summed
 counters, histogram buckets, and the gauges that have such labels (calls active per remote host,
 worker load per process).
 """
+
 from datadog_checks.base.utils.tagging import GENERIC_TAGS
 
 from .metrics import SERVICE_LABEL_RENAMES
@@ -36,7 +37,9 @@ class LabelCleaner:
         merged = {}
         for sample in metric.samples:
             labels = {
-                renames.get(name, name): value for name, value in sample.labels.items() if name not in self.dropped_labels
+                renames.get(name, name): value
+                for name, value in sample.labels.items()
+                if name not in self.dropped_labels
             }
             key = (sample.name, tuple(sorted(labels.items())))
             previous = merged.get(key)

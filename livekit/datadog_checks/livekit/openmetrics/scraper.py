@@ -9,6 +9,7 @@ Differences from the base scraper, all for failing well:
 - the answer is bounded by the instance timeout and a size cap, and must be Prometheus text;
 - high-cardinality labels are dropped and reserved label names renamed, see `labels.py`.
 """
+
 from time import monotonic
 
 from datadog_checks.base.checks.openmetrics.v2.scraper import OpenMetricsScraper
@@ -24,8 +25,9 @@ SOURCES = (
     ('agent_endpoint', 'agent', AGENT_METRICS),
     ('sip_endpoint', 'sip', SIP_METRICS),
 )
-# A LiveKit server with every high-cardinality label kept answers a few MiB; far above that is a fault.
-MAX_ANSWER_BYTES = 32 * 1024 * 1024
+# A busy LiveKit server answers a few MiB. The text parser holds a whole metric family in memory
+# (about 8 times its size), so the cap also bounds memory: at most ~130 MB for one 16 MiB family.
+MAX_ANSWER_BYTES = 16 * 1024 * 1024
 PROMETHEUS_CONTENT_TYPES = ('', 'text/plain', 'application/openmetrics-text')
 
 
@@ -45,7 +47,10 @@ def build_scrapers(check):
             tags=list(check.config.tags or ()),
         )
         scrapers[source] = LiveKitScraper(
-            check, config, 'livekit.{}'.format(source), [label for label in HIGH_CARDINALITY_LABELS if label not in kept_labels]
+            check,
+            config,
+            'livekit.{}'.format(source),
+            [label for label in HIGH_CARDINALITY_LABELS if label not in kept_labels],
         )
     return scrapers
 

@@ -8,6 +8,7 @@ running". `GET /worker` answers the worker's `WorkerInfo` as proto JSON, where z
 left out: {"worker_type": "JT_ROOM", "agent_name": "...", "active_jobs": 2, "sdk_version": "1.8.9",
 "worker_load": 0.42, "protocol_version": 1}.
 """
+
 from time import monotonic
 
 from datadog_checks.base.constants import ServiceCheck
