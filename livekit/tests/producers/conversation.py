@@ -20,6 +20,7 @@ class AgentStates:
     """Counts the agent's returns to `listening`, so the caller can wait for the end of a reply."""
 
     def __init__(self, session: AgentSession) -> None:
+        self.state = "initializing"
         self.returns_to_listening = 0
         self.speaking_starts = 0
         self.closed = asyncio.Event()
@@ -28,7 +29,8 @@ class AgentStates:
         session.on("close", lambda _ev: self._mark_closed())
 
     def _on_state(self, ev: AgentStateChangedEvent) -> None:
-        if ev.new_state == "listening" and ev.old_state != "initializing":
+        self.state = ev.new_state
+        if ev.new_state == "listening" and ev.old_state in ("thinking", "speaking"):
             self.returns_to_listening += 1
         if ev.new_state == "speaking":
             self.speaking_starts += 1
@@ -57,8 +59,9 @@ async def run_caller(session: AgentSession, mic: ScriptedMic, plan: dict[str, An
     """Play the caller's part; returns how the call ended from the caller's side."""
     scale = plan["time_scale"]
     timeout = REPLY_TIMEOUT_S * max(scale, 0.05)
-    # the greeting: the agent speaks first
-    if not await states.wait_for(lambda: states.returns_to_listening >= 1, timeout):
+    # the greeting: the agent speaks first (before 1.2, start() itself moves the agent from
+    # thinking to listening, so wait for speech that ended)
+    if not await states.wait_for(lambda: states.speaking_starts >= 1 and states.state == "listening", timeout):
         return "closed" if states.closed.is_set() else "timeout"
     for turn, spoken in enumerate(plan["turns"]):
         await asyncio.sleep(spoken["pause_s"] * scale)

@@ -4,6 +4,7 @@ log file: tests compare what our parser reads in the log with these."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -13,6 +14,9 @@ from typing import Any
 from livekit.agents import AgentSession, __version__, metrics
 from livekit.agents.voice.events import CloseEvent, ErrorEvent, MetricsCollectedEvent
 
+from compat import model_usage
+
+CLOSE_TIMEOUT_S = 10.0
 METRICS_KINDS = {
     "llm_metrics": "llm",
     "tts_metrics": "tts",
@@ -58,6 +62,7 @@ class LiveKitTotals:
         self._metrics: list[dict[str, Any]] = []
         self._errors: list[dict[str, Any]] = []
         self._close: dict[str, Any] | None = None
+        self._closed = asyncio.Event()
         self._usage_updates = 0
         self._logged = LoggedMetricsCapture()
         logging.getLogger("livekit.agents").addFilter(self._logged)
@@ -69,10 +74,19 @@ class LiveKitTotals:
         self._metrics.append(ev.metrics.model_dump(mode="json"))
 
     def _on_error(self, ev: ErrorEvent) -> None:
-        self._errors.append(ev.model_dump(mode="json"))
+        # built field by field: before 1.3 the event's `source` (the model object) does not serialize
+        self._errors.append(
+            {
+                "type": ev.type,
+                "error": ev.error.model_dump(mode="json"),
+                "source": {"model": getattr(ev.source, "model", None), "provider": getattr(ev.source, "provider", None)},
+                "created_at": ev.created_at,
+            }
+        )
 
     def _on_close(self, ev: CloseEvent) -> None:
         self._close = ev.model_dump(mode="json")
+        self._closed.set()
 
     def _on_usage_updated(self, _ev: Any) -> None:
         self._usage_updates += 1
@@ -91,7 +105,7 @@ class LiveKitTotals:
             "logged_metrics": self._logged.records,
             "error_events": self._errors,
             "session_usage_updated_events": self._usage_updates,
-            "model_usage": [usage.model_dump(mode="json") for usage in self._session.usage.model_usage],
+            "model_usage": model_usage(self._session),
             "messages": [
                 {
                     "id": m["id"],
@@ -105,6 +119,12 @@ class LiveKitTotals:
         }
 
     async def write(self, directory: Path) -> None:
+        """Called from a job shutdown callback; waits for the session's own close, which before
+        1.8 runs in a shutdown callback of its own, concurrently with this one."""
+        try:
+            await asyncio.wait_for(self._closed.wait(), CLOSE_TIMEOUT_S)
+        except asyncio.TimeoutError:
+            pass  # written without a close event: `close_reason` is null in totals.json
         logging.getLogger("livekit.agents").removeFilter(self._logged)
         directory.mkdir(parents=True, exist_ok=True)
         target = directory / f"{self._job['job_id']}.json"

@@ -1,5 +1,6 @@
 """The voice agent app that the generator runs as a real LiveKit worker, exactly as production
-does: `python -m livekit.agents start scripted_agent.py --url ... --log-level INFO`.
+does: `python -m livekit.agents start scripted_agent.py --url ... --log-level INFO` (1.8), or
+`python scripted_agent.py start ...` through `cli.run_app` on releases before the AgentServer API.
 
 Every job it receives carries its conversation plan in the job metadata. The job runs a real
 AgentSession with the scripted STT/LLM/TTS and the scripted caller, logs metrics the way the
@@ -17,18 +18,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from livekit.agents import (
-    Agent,
-    AgentServer,
-    AgentSession,
-    APIConnectOptions,
-    JobContext,
-    MetricsCollectedEvent,
-    metrics,
-)
-from livekit.agents.voice.agent_session import SessionConnectOptions
+from livekit.agents import Agent, AgentSession, JobContext, MetricsCollectedEvent, cli, metrics
 
 import generator_env
+from compat import AgentServer, agent_session
 from conversation import AgentStates, run_caller
 from livekit_totals import LiveKitTotals
 from scripted_io import ScriptedMic, ScriptedSpeaker
@@ -47,11 +40,12 @@ def _load_instrument() -> Callable[[AgentSession, dict[str, Any]], Any] | None:
 # plugin imported at the top of agent.py is: before the worker sets up logging, on the main thread.
 instrument = _load_instrument()
 
-server = AgentServer(
-    port=0,  # the health server on a free port: several generators may run side by side
-    num_idle_processes=int(os.environ.get(generator_env.IDLE_PROCESSES, "2")),
-    load_threshold=math.inf,  # take every job the dispatcher offers, however busy the machine
-)
+WORKER_OPTIONS = {
+    "port": 0,  # the health server on a free port: several generators may run side by side
+    "num_idle_processes": int(os.environ.get(generator_env.IDLE_PROCESSES, "2")),
+    "load_threshold": math.inf,  # take every job the dispatcher offers, however busy the machine
+}
+AGENT_NAME = os.environ.get(generator_env.AGENT_NAME, "")
 
 
 class SupportAgent(Agent):
@@ -62,13 +56,6 @@ class SupportAgent(Agent):
         self.session.generate_reply()  # the agent greets first
 
 
-def _connect_options(scale: float) -> SessionConnectOptions:
-    # LiveKit's defaults (3 retries, 2 s apart), with the interval scaled like every delay
-    retries = APIConnectOptions(max_retry=3, retry_interval=round(2.0 * scale, 3), timeout=10.0)
-    return SessionConnectOptions(stt_conn_options=retries, llm_conn_options=retries, tts_conn_options=retries)
-
-
-@server.rtc_session(agent_name=os.environ.get(generator_env.AGENT_NAME, ""))
 async def entrypoint(ctx: JobContext) -> None:
     plan = json.loads(ctx.job.metadata)
     scale = plan["time_scale"]
@@ -80,16 +67,13 @@ async def entrypoint(ctx: JobContext) -> None:
         "conversation": plan["index"],
         "pid": os.getpid(),
     }
-    session: AgentSession = AgentSession(
+    session = agent_session(
         stt=ScriptedSTT(plan, time_scale=scale),
         llm=ScriptedLLM(plan, time_scale=scale),
         tts=ScriptedTTS(plan, time_scale=scale),
-        vad=None,
-        turn_handling={
-            "turn_detection": "stt",
-            "endpointing": {"min_delay": round(0.5 * scale, 3), "max_delay": round(3.0 * scale, 3)},
-        },
-        conn_options=_connect_options(scale),
+        min_delay=round(0.5 * scale, 3),
+        max_delay=round(3.0 * scale, 3),
+        scale=scale,
     )
     if instrument is not None:
         instrument(session, job_info)
@@ -116,3 +100,15 @@ async def entrypoint(ctx: JobContext) -> None:
         await session.aclose()  # the agent ends the call after the goodbye
     # a hang-up, or a session that closed itself: the job ends with the call
     ctx.shutdown(reason={"hangup": "caller hung up"}.get(ending, "conversation finished"))
+
+
+if AgentServer is not None:
+    server = AgentServer(**WORKER_OPTIONS)
+    server.rtc_session(entrypoint, agent_name=AGENT_NAME)
+
+if __name__ == "__main__":  # releases before `python -m livekit.agents start`
+    from livekit.agents import WorkerOptions
+
+    # their CLI warns about a load threshold of 1 or more: just below takes every job but a full CPU
+    legacy_options = WORKER_OPTIONS | {"load_threshold": 0.99}
+    cli.run_app(WorkerOptions(entrypoint_fnc=entrypoint, agent_name=AGENT_NAME, **legacy_options))

@@ -13,6 +13,8 @@ import time
 from livekit import rtc
 from livekit.agents.voice import io
 
+from compat import supported_kwargs
+
 SAMPLE_RATE = 16000
 FRAME_MS = 20
 SAMPLES_PER_FRAME = SAMPLE_RATE * FRAME_MS // 1000
@@ -40,7 +42,7 @@ class ScriptedMic(io.AudioInput):
     """Audio input fed from a queue; `speak()` paces the frames in scaled real time."""
 
     def __init__(self, *, time_scale: float) -> None:
-        super().__init__(label="ScriptedMic")
+        super().__init__(**supported_kwargs(io.AudioInput, label="ScriptedMic"))
         self._frames: asyncio.Queue[rtc.AudioFrame] = asyncio.Queue()
         self._time_scale = time_scale
 
@@ -63,10 +65,14 @@ class ScriptedSpeaker(io.AudioOutput):
     """Audio output that 'plays' each segment for its duration (scaled) and reports playback."""
 
     def __init__(self, *, time_scale: float, sample_rate: int = 24000) -> None:
+        capabilities = getattr(io, "AudioOutputCapabilities", None)
         super().__init__(
-            label="ScriptedSpeaker",
-            capabilities=io.AudioOutputCapabilities(pause=False),
             sample_rate=sample_rate,
+            **supported_kwargs(
+                io.AudioOutput,
+                label="ScriptedSpeaker",
+                capabilities=capabilities(pause=False) if capabilities else None,
+            ),
         )
         self._time_scale = time_scale
         self._capturing = 0.0  # seconds of audio captured for the segment not yet flushed
@@ -79,7 +85,8 @@ class ScriptedSpeaker(io.AudioOutput):
         await super().capture_frame(frame)
         if not self._capture_started:
             self._capture_started = True
-            self.on_playback_started(created_at=time.time())
+            if hasattr(self, "on_playback_started"):  # reported since 1.3
+                self.on_playback_started(created_at=time.time())
         self._capturing += frame.duration
 
     def flush(self) -> None:

@@ -27,6 +27,7 @@ from livekit.agents import (
 )
 from livekit.agents.types import NOT_GIVEN, NotGivenOr
 
+from compat import recognition_usage, speech_event
 from scripted_io import frame_turn
 
 CHARS_PER_TOKEN = 4
@@ -49,7 +50,8 @@ def provider_error(fault: dict[str, Any], model: str) -> Exception:
         500: "Internal Server Error",
         503: "Service Unavailable",
     }[status]
-    return APIStatusError(message, status_code=status, request_id=utils.shortuuid("req_"))
+    # rate limits and server errors are transient: retryable, as provider plugins raise them
+    return APIStatusError(message, status_code=status, request_id=utils.shortuuid("req_"), retryable=True)
 
 
 class _Faults:
@@ -146,7 +148,7 @@ class _ScriptedLLMStream(llm.LLMStream):
 
     async def _run(self) -> None:
         scripted = self._llm
-        messages = [m for m in self._chat_ctx.messages() if m.text_content]
+        messages = [m for m in self._chat_ctx.items if m.type == "message" and m.text_content]
         turn = sum(1 for m in messages if m.role == "user")
         key = str(turn)
         attempt_key = f"{turn}/{scripted._faults._attempts.get(key, 0)}"
@@ -288,7 +290,7 @@ class _ScriptedRecognizeStream(stt.RecognizeStream):
             if turn is not None:
                 if speaking_turn is None:
                     speaking_turn, speech = turn, 0.0
-                    self._event_ch.send_nowait(stt.SpeechEvent(type=stt.SpeechEventType.START_OF_SPEECH))
+                    self._event_ch.send_nowait(speech_event(type=stt.SpeechEventType.START_OF_SPEECH))
                 speech += frame.duration
                 silence = 0.0
                 speech_ended_at = time.time()
@@ -306,14 +308,14 @@ class _ScriptedRecognizeStream(stt.RecognizeStream):
             text = scripted._utterances[speaking_turn]
             self._event_ch.send_nowait(self._transcript(stt.SpeechEventType.FINAL_TRANSCRIPT, text, language, request_id))
             self._event_ch.send_nowait(
-                stt.SpeechEvent(type=stt.SpeechEventType.END_OF_SPEECH, speech_end_time=speech_ended_at)
+                speech_event(type=stt.SpeechEventType.END_OF_SPEECH, speech_end_time=speech_ended_at)
             )
             tokens = spec.get("tokens_per_second", 0)
             self._event_ch.send_nowait(
-                stt.SpeechEvent(
+                speech_event(
                     type=stt.SpeechEventType.RECOGNITION_USAGE,
                     request_id=request_id,
-                    recognition_usage=stt.RecognitionUsage(
+                    recognition_usage=recognition_usage(
                         audio_duration=unbilled,
                         input_tokens=round(unbilled * tokens),
                         output_tokens=count_tokens(text) if tokens else 0,
@@ -324,7 +326,7 @@ class _ScriptedRecognizeStream(stt.RecognizeStream):
 
     @staticmethod
     def _transcript(kind: stt.SpeechEventType, text: str, language: str, request_id: str) -> stt.SpeechEvent:
-        return stt.SpeechEvent(
+        return speech_event(
             type=kind,
             request_id=request_id,
             alternatives=[stt.SpeechData(language=language, text=text, confidence=0.97)],

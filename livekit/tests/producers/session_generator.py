@@ -6,7 +6,7 @@ conversations through a stand-in for the server's dispatch. Each conversation is
 AgentSession with scripted audio and local STT/LLM/TTS (see README.md).
 
     python session_generator.py --out DIR [--conversations N] [--seed S] [--log-level INFO|DEBUG]
-        [--time-scale F] [--concurrency C] [--agent-name NAME] [--instrument MODULE:FUNC]
+        [--time-scale F] [--concurrency C] [--agent-name NAME] [--instrument MODULE:FUNC] [--python PY]
 
 Writes DIR/agent.log (the worker's stdout, byte for byte) and DIR/totals.json.
 """
@@ -54,9 +54,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="MODULE:FUNC called as FUNC(session, job_info) right after each AgentSession is created",
     )
     parser.add_argument("--timeout", type=float, default=600, help="give up after this many seconds")
+    parser.add_argument(
+        "--python", default=sys.executable, help="interpreter whose livekit-agents runs the worker (default: this one)"
+    )
     args = parser.parse_args(argv)
     if args.conversations < 0 or args.concurrency < 1 or args.time_scale <= 0:
         parser.error("--conversations must be >= 0, --concurrency >= 1 and --time-scale > 0")
+    if os.sep in args.python:
+        args.python = os.path.abspath(args.python)  # the worker runs in another directory
     return args
 
 
@@ -79,11 +84,15 @@ def job_specs(plans: list[dict[str, Any]], seed: int) -> list[dict[str, Any]]:
     ]
 
 
-def worker_command(url: str, log_level: str) -> list[str]:
-    return [
-        sys.executable, "-m", "livekit.agents", "start", str(HERE / "scripted_agent.py"),
-        "--url", url, "--api-key", API_KEY, "--api-secret", API_SECRET, "--log-level", log_level,
-    ]  # fmt: skip
+def worker_command(python: str, url: str, log_level: str) -> list[str]:
+    """The production start command of the installed release."""
+    app = str(HERE / "scripted_agent.py")
+    has_module_cli = subprocess.run(
+        [python, "-c", "import importlib.util as u, sys; sys.exit(u.find_spec('livekit.agents.__main__') is None)"],
+        check=False,
+    ).returncode == 0
+    start = [python, "-m", "livekit.agents", "start", app] if has_module_cli else [python, app, "start"]
+    return start + ["--url", url, "--api-key", API_KEY, "--api-secret", API_SECRET, "--log-level", log_level]
 
 
 def worker_environment(args: argparse.Namespace, jobs_dir: Path) -> dict[str, str]:
@@ -112,7 +121,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     started = time.monotonic()
     with open(out / "agent.log", "wb") as stdout, open(out / "worker.stderr", "wb") as stderr:
         worker = subprocess.Popen(
-            worker_command(dispatch.url, args.log_level),
+            worker_command(args.python, dispatch.url, args.log_level),
             stdout=stdout,
             stderr=stderr,
             env=worker_environment(args, jobs_dir),

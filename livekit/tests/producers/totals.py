@@ -103,7 +103,8 @@ def _summary(
         by_kind = error_counts.setdefault(event["error"]["type"], {"recoverable": 0, "unrecoverable": 0})
         by_kind["recoverable" if event["error"]["recoverable"] else "unrecoverable"] += 1
     return {
-        "tokens": {name: sum(e[field] for e in llm) for name, field in TOKEN_FIELDS.items()},
+        # fields a release does not report (e.g. cache_creation_tokens before 1.3) count as 0
+        "tokens": {name: sum(e.get(field, 0) for e in llm) for name, field in TOKEN_FIELDS.items()},
         "usage_tokens": {name: sum(u.get(field, 0) for u in llm_usage) for name, field in USAGE_FIELDS.items()},
         "metrics_counts": {
             kind: [
