@@ -291,6 +291,36 @@ def test_python_1_1_values_inside_the_message(message, expected):
             ProviderError('stt', False, None, None),
         ),
         ('Error in _stt_task\nTraceback ...', 'ERROR', {}, ProviderError('stt', False, None, None)),
+        # 1.1.5 names both pipeline tasks `_inference_task` (tracebacks of a 1.1.5 run, shortened)
+        (
+            'Error in _inference_task\nTraceback (most recent call last):\n'
+            '  File "/venv/lib/python3.13/site-packages/livekit/agents/llm/llm.py", line 148, in _main_task\n'
+            '    return await self._run()\nlivekit.agents._exceptions.APIConnectionError: Connection error.\n\n'
+            'The above exception was the direct cause of the following exception:\n\nTraceback (most recent call last):\n'
+            '  File "/venv/lib/python3.13/site-packages/livekit/agents/utils/log.py", line 16, in async_fn_logs\n'
+            '  File "/venv/lib/python3.13/site-packages/livekit/agents/voice/generation.py", line 85, in _inference_task\n'
+            '  File "/venv/lib/python3.13/site-packages/livekit/agents/voice/agent.py", line 356, in llm_node\n'
+            '  File "/venv/lib/python3.13/site-packages/livekit/agents/llm/llm.py", line 157, in _main_task\n'
+            'livekit.agents._exceptions.APIConnectionError: failed to generate LLM completion after 4 attempts',
+            'ERROR',
+            {},
+            ProviderError('llm', False, None, None),
+        ),
+        (
+            'Error in _inference_task\nTraceback (most recent call last):\n'
+            '  File "/venv/lib/python3.13/site-packages/livekit/agents/tts/tts.py", line 471, in __anext__\n'
+            'StopAsyncIteration\n\nDuring handling of the above exception, another exception occurred:\n\n'
+            'Traceback (most recent call last):\n'
+            '  File "/venv/lib/python3.13/site-packages/livekit/agents/voice/generation.py", line 147, in _inference_task\n'
+            '  File "/venv/lib/python3.13/site-packages/livekit/agents/voice/agent.py", line 385, in tts_node\n'
+            '  File "/venv/lib/python3.13/site-packages/livekit/agents/tts/stream_adapter.py", line 103, in _synthesize\n'
+            '  File "/venv/lib/python3.13/site-packages/livekit/agents/tts/tts.py", line 206, in _main_task\n'
+            '  File "/app/providers.py", line 69, in check\n'
+            'livekit.agents._exceptions.APIStatusError: Service Unavailable (status_code=503, retryable=True)',
+            'ERROR',
+            {},
+            ProviderError('tts', False, None, None),
+        ),
     ],
 )
 def test_python_provider_error_lines(message, level, extra, expected):
@@ -312,6 +342,8 @@ def test_python_provider_error_lines(message, level, extra, expected):
         # a retry text at INFO is not LiveKit's retry line
         ('failed to generate LLM completion, retrying in 2.0s', 'INFO'),
         ('Error in _pipeline_reply_task\nTraceback ...', 'ERROR'),
+        # a task of that name whose traceback shows no model node
+        ('Error in _inference_task\nTraceback ...\nRuntimeError: boom', 'ERROR'),
     ],
 )
 def test_lines_that_are_not_provider_errors(message, level):
@@ -358,6 +390,13 @@ def test_python_session_closed_and_job_request():
     )
     assert request.event == JobRequest()
     assert (request.job_id, request.room, request.agent_name) == ('AJ_x', 'call-1', 'support-agent')
+    # before 1.6 job lines had no room, and the job request named it `room_name` (verified 1.1.5, 1.2.18)
+    older = parsed(
+        b'{"message": "received job request", "level": "INFO", "name": "livekit.agents", "job_id": "AJ_SU8S896NxfEj", '
+        b'"dispatch_id": "AD_uFWXEwwisq9D", "room_name": "call-0335da54", "agent_name": "support-agent", "resuming": false, '
+        b'"timestamp": "2026-11-24T20:37:20.695167+00:00"}'
+    )
+    assert (older.job_id, older.room, older.agent_name) == ('AJ_SU8S896NxfEj', 'call-0335da54', 'support-agent')
 
 
 def test_python_levels_and_loggers():

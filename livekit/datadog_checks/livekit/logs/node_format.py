@@ -28,8 +28,6 @@ LANGUAGE = 'node'
 TIME_KEY = 'time'
 LOGGER_KEY = 'name'
 AGENT_NAME_KEY = 'agentName'
-# Node job lines name the room only in `lk.pii.room_name`, which is never read.
-ROOM_KEY = None
 ERROR_LEVELS = frozenset((50, 60))
 LEVEL_TAGS = {10: 'trace', 20: 'debug', 30: 'info', 40: 'warning', 50: 'error', 60: 'critical'}
 _PROBLEM_LEVELS = frozenset((40, 50, 60))
@@ -58,6 +56,11 @@ MESSAGES = {
 def job_id(obj):
     job_id = obj.get('jobId')
     return obj.get('jobID') if job_id is None else job_id
+
+
+def room(obj):
+    # Node job lines name the room only in `lk.pii.room_name`, which is never read
+    return None
 
 
 def read_other(obj, message, level):

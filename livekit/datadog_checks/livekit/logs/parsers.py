@@ -118,7 +118,7 @@ def parse_line(raw, loads=json.loads):
                 line.service = text(obj, 'service')
             event = read(obj)
         if event is not None:
-            line.room = text(obj, fmt.ROOM_KEY)
+            line.room = fmt.room(obj)
             line.event = event
     except BadValue:
         line.rejected = BAD_VALUE

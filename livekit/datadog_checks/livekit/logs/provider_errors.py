@@ -23,6 +23,7 @@ from .fields import text
 class ErrorLine(NamedTuple):
     prefix: str
     contains: str
+    # None: read from the traceback
     kind: str
     recoverable: bool
     # the field holding the failing instance's label; None when the message starts with it
@@ -41,6 +42,8 @@ PYTHON_ERROR_LINES = (
     ErrorLine('', ', switching to next STT', STT, True),
     ErrorLine('Error in _llm_inference_task', '', LLM, False),
     ErrorLine('Error in _tts_inference_task', '', TTS, False),
+    # 1.0 - 1.1.x name both tasks `_inference_task`: the traceback tells which node failed
+    ErrorLine('Error in _inference_task', '', None, False),
     # the STT stream gives up: 1.8.x recreates it, older versions end the task
     ErrorLine('STT stream ended on an unrecoverable error', '', STT, False),
     ErrorLine('Error in _stt_task', '', STT, False),
@@ -65,16 +68,29 @@ NODE_ERROR_LINES = (
 _NODE_LABEL_CLASSES = frozenset(('LLM', 'TTS', 'STT', 'RealtimeModel', 'ChunkedStream', 'SynthesizeStream'))
 
 
-def match_error_line(patterns, obj, first_line):
+def match_error_line(patterns, obj, message):
     """The `ProviderError` of a retry or failure line, else None."""
+    first_line = message.partition('\n')[0]
     for pattern in patterns:
         if first_line.startswith(pattern.prefix) and pattern.contains in first_line:
+            kind = pattern.kind or failed_node(message)
+            if kind is None:
+                return None
             if pattern.label_key is None:
                 label = first_line.partition(' ')[0] if not pattern.prefix else None
             else:
                 label = text(obj, pattern.label_key)
-            return ProviderError(pattern.kind, pattern.recoverable, None, provider_from_label(label))
+            return ProviderError(kind, pattern.recoverable, None, provider_from_label(label))
     return None
+
+
+def failed_node(message):
+    """LLM or TTS, from the traceback of a pipeline task that failed."""
+    tts = max(message.rfind(', in tts_node'), message.rfind('/agents/tts/'))
+    llm = max(message.rfind(', in llm_node'), message.rfind('/agents/llm/'))
+    if tts == llm:
+        return None
+    return TTS if tts > llm else LLM
 
 
 def provider_from_label(label):

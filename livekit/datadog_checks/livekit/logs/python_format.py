@@ -30,7 +30,6 @@ LANGUAGE = 'python'
 TIME_KEY = 'timestamp'
 LOGGER_KEY = 'name'
 AGENT_NAME_KEY = 'agent_name'
-ROOM_KEY = 'room'
 ERROR_LEVELS = frozenset(('ERROR', 'CRITICAL'))
 LEVEL_TAGS = {
     'TRACE': 'trace',
@@ -84,6 +83,11 @@ def job_id(obj):
     return obj.get('job_id')
 
 
+def room(obj):
+    # job lines carry `room` since 1.6; `received job request` said `room_name` before
+    return text(obj, 'room') or text(obj, 'room_name')
+
+
 def read_other(obj, message, level):
     """The event of a line whose message is not a fixed text, or None."""
     if level == 'INFO':
@@ -91,8 +95,7 @@ def read_other(obj, message, level):
             kind, _, values = message.partition(': ')
             return _INLINE_READERS[kind](inline_values(values))
     elif level in _PROBLEM_LEVELS:
-        first_line, _, _ = message.partition('\n')
-        return match_error_line(PYTHON_ERROR_LINES, obj, first_line)
+        return match_error_line(PYTHON_ERROR_LINES, obj, message)
     return None
 
 
