@@ -17,10 +17,11 @@ from datadog_checks.dev.utils import assert_service_checks, get_metadata_metrics
 from datadog_checks.livekit import LiveKitCheck
 
 from . import http_servers
-from .producers.capture_worker_metrics import AGENT_NAME, running_worker
+from .producers.capture_worker_metrics import AGENT_NAME, running_node_worker, running_worker
 
 FIXTURES = Path(__file__).parent / 'fixtures' / 'openmetrics'
 CAPTURED_HTTP = json.loads((FIXTURES / 'worker_http.json').read_text())
+CAPTURED_NODE_HTTP = json.loads((FIXTURES / 'node_worker_http.json').read_text())
 TAGS = ['team:voice']
 # What the worker's health handler answers once it gave up connecting (livekit/agents/worker.py).
 FAILED_TO_CONNECT = 'failed to connect to livekit'
@@ -194,3 +195,40 @@ def test_real_worker(dd_run_check, aggregator, datadog_agent, tmp_path):
     aggregator.assert_metrics_using_metadata(get_metadata_metrics())
     datadog_agent.assert_metadata_count(5)
     datadog_agent.assert_metadata('livekit:worker', {'version.raw': LIVEKIT_AGENTS_VERSION})
+
+
+def test_node_worker_as_captured(dd_run_check, aggregator, datadog_agent):
+    """A Node worker: 503 until connected to LiveKit, and a /worker answer without load."""
+    health, worker = CAPTURED_NODE_HTTP['health'], CAPTURED_NODE_HTTP['worker']
+    routes = {
+        '/': http_servers.static(health['body'], content_type=health['content_type'], status=health['status']),
+        '/worker': http_servers.static(json.dumps(worker['body']), content_type=worker['content_type']),
+    }
+    with http_servers.serve(routes) as url:
+        with pytest.raises(Exception, match='HTTP 503'):
+            run_check(dd_run_check, {'agent_health_endpoint': url}, check_id='livekit:node')
+
+    tags = ['endpoint:' + url, *TAGS, 'agent_name:' + worker['body']['agent_name']]
+    aggregator.assert_service_check(
+        'livekit.agent.health',
+        ServiceCheck.CRITICAL,
+        tags=tags,
+        message='{}/: HTTP 503 Service Unavailable: {}'.format(url, health['body']),
+        count=1,
+    )
+    aggregator.assert_metric('livekit.agent.jobs.active', value=worker['body']['active_jobs'], tags=tags, count=1)
+    aggregator.assert_all_metrics_covered()  # no load: a Node worker does not report one
+    datadog_agent.assert_metadata('livekit:node', {'version.raw': worker['body']['sdk_version']})
+
+
+def test_real_node_worker(dd_run_check, aggregator, tmp_path):
+    """A real @livekit/agents worker (`node agent.mjs start`) that cannot reach LiveKit."""
+    with running_node_worker(tmp_path) as worker:
+        with pytest.raises(Exception, match='not connected to livekit'):
+            run_check(dd_run_check, {'agent_health_endpoint': worker['health']})
+
+    [service_check] = aggregator.service_checks('livekit.agent.health')
+    assert service_check.status == ServiceCheck.CRITICAL
+    assert 'agent_name:' + AGENT_NAME in service_check.tags
+    aggregator.assert_metric('livekit.agent.jobs.active', value=0, count=1)
+    assert not aggregator.metrics('livekit.agent.worker.load')

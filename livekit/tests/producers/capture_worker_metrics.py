@@ -30,6 +30,7 @@ import urllib.request
 from pathlib import Path
 
 FIXTURES = Path(__file__).resolve().parents[1] / 'fixtures' / 'openmetrics'
+NODE_MODULES = Path(__file__).resolve().parents[3] / 'tools' / 'node' / 'node_modules'
 AGENT_NAME = 'fixture-agent'
 # Port 1 on loopback: connection refused at once, so the worker keeps retrying and stays up.
 DEAD_LIVEKIT_URL = 'ws://127.0.0.1:1'
@@ -77,6 +78,23 @@ print(generate_latest(registry).decode(), end="")
 '''
 
 
+# A Node worker has the same health server (no Prometheus); `start` is its production mode.
+AGENT_MJS = """\
+import { cli, defineAgent, ServerOptions } from '@livekit/agents';
+import { fileURLToPath } from 'node:url';
+
+export default defineAgent({ entry: async () => {} });
+
+cli.runApp(
+  new ServerOptions({
+    agent: fileURLToPath(import.meta.url),
+    port: Number(process.env.CAPTURE_HEALTH_PORT),
+    agentName: process.env.CAPTURE_AGENT_NAME,
+  }),
+);
+"""
+
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))
@@ -99,16 +117,8 @@ def initialized_processes(metrics_text):
     return float(match.group(1)) if match else 0.0
 
 
-@contextlib.contextmanager
-def running_worker(workdir, multiprocess=False, python=sys.executable, startup_timeout=60.0):
-    """Start a real worker in `workdir`; yield {'health': url, 'metrics': url, 'log': path}.
-
-    Returns once /metrics shows an initialized idle process and a worker load sample.
-    """
-    workdir = Path(workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / 'agent.py').write_text(AGENT_PY)
-    health_port, prometheus_port = free_port(), free_port()
+def worker_env(**extra):
+    """The environment of a worker: ours without LiveKit and multi-process settings, plus `extra`."""
     env = {
         key: value
         for key, value in os.environ.items()
@@ -118,58 +128,93 @@ def running_worker(workdir, multiprocess=False, python=sys.executable, startup_t
         LIVEKIT_URL=DEAD_LIVEKIT_URL,
         LIVEKIT_API_KEY='fixture-key',
         LIVEKIT_API_SECRET='fixture-secret-with-at-least-32-characters',
-        CAPTURE_HEALTH_PORT=str(health_port),
-        CAPTURE_PROMETHEUS_PORT=str(prometheus_port),
         CAPTURE_AGENT_NAME=AGENT_NAME,
+        **extra,
     )
-    if multiprocess:
-        multiproc_dir = workdir / 'prometheus-multiproc'
-        multiproc_dir.mkdir(exist_ok=True)
-        env['PROMETHEUS_MULTIPROC_DIR'] = str(multiproc_dir)
+    return env
 
-    log_path = workdir / 'worker.log'
+
+@contextlib.contextmanager
+def started(command, workdir, env, is_ready, startup_timeout, grace=15.0):
+    """Run `command` in its own session; return once `is_ready()`; stop it (and its children) after."""
+    log_path = Path(workdir) / 'worker.log'
     with open(log_path, 'wb') as log:
         process = subprocess.Popen(
-            [python, 'agent.py', 'start'],
-            cwd=workdir,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            command, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
-    urls = {
-        'health': 'http://127.0.0.1:{}'.format(health_port),
-        'metrics': 'http://127.0.0.1:{}/metrics'.format(prometheus_port),
-        'log': log_path,
-        'pid': process.pid,
-    }
     try:
         deadline = time.monotonic() + startup_timeout
-        while True:
+        while not is_ready():
             if process.poll() is not None:
                 raise RuntimeError('the worker exited with {}:\n{}'.format(process.returncode, log_path.read_text()))
-            status, _, body = http_get(urls['metrics'])
-            if status == 200 and initialized_processes(body) >= 1 and 'lk_agents_worker_load{' in body:
-                break
             if time.monotonic() > deadline:
                 raise RuntimeError(
                     'the worker was not ready within {} s:\n{}'.format(startup_timeout, log_path.read_text())
                 )
             time.sleep(0.25)
-        yield urls
+        yield log_path
     finally:
-        stop(process)
+        stop(process, grace)
+
+
+@contextlib.contextmanager
+def running_worker(workdir, multiprocess=False, python=sys.executable, startup_timeout=60.0):
+    """Start a real Python worker in `workdir`; yield {'health': url, 'metrics': url, 'log': path}.
+
+    Returns once /metrics shows an initialized idle process and a worker load sample.
+    """
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / 'agent.py').write_text(AGENT_PY)
+    health_port, prometheus_port = free_port(), free_port()
+    env = worker_env(CAPTURE_HEALTH_PORT=str(health_port), CAPTURE_PROMETHEUS_PORT=str(prometheus_port))
+    if multiprocess:
+        multiproc_dir = workdir / 'prometheus-multiproc'
+        multiproc_dir.mkdir(exist_ok=True)
+        env['PROMETHEUS_MULTIPROC_DIR'] = str(multiproc_dir)
+    urls = {
+        'health': 'http://127.0.0.1:{}'.format(health_port),
+        'metrics': 'http://127.0.0.1:{}/metrics'.format(prometheus_port),
+    }
+
+    def is_ready():
+        status, _, body = http_get(urls['metrics'])
+        return status == 200 and initialized_processes(body) >= 1 and 'lk_agents_worker_load{' in body
+
+    with started([python, 'agent.py', 'start'], workdir, env, is_ready, startup_timeout) as log_path:
+        yield dict(urls, log=log_path)
+
+
+@contextlib.contextmanager
+def running_node_worker(workdir, node_modules=NODE_MODULES, startup_timeout=60.0):
+    """Start a real @livekit/agents (Node) worker in `workdir`; yield {'health': url, 'log': path}."""
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / 'agent.mjs').write_text(AGENT_MJS)
+    (workdir / 'node_modules').symlink_to(node_modules, target_is_directory=True)
+    health_port = free_port()
+    health = 'http://127.0.0.1:{}'.format(health_port)
+
+    def is_ready():
+        return http_get(health + '/worker')[0] == 200
+
+    env = worker_env(CAPTURE_HEALTH_PORT=str(health_port))
+    # Not connected, a Node worker in production mode waits forever to drain: stop it at once.
+    with started(['node', 'agent.mjs', 'start'], workdir, env, is_ready, startup_timeout, grace=0.5) as log_path:
+        yield {'health': health, 'log': log_path}
 
 
 def stop(process, grace=15.0):
-    """SIGINT first (a graceful drain), then SIGKILL, to the worker and its job processes."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGINT)
+    """SIGINT (a graceful drain), a second SIGINT (LiveKit's forced exit), then SIGKILL, to the
+    worker's process group (its job processes included)."""
+    for sig, wait in ((signal.SIGINT, grace), (signal.SIGINT, 2.0), (signal.SIGKILL, None)):
+        if process.poll() is not None:
+            return
+        os.killpg(process.pid, sig)
         try:
-            process.wait(grace)
+            process.wait(wait)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+            pass
 
 
 def capture(out_dir, python):
@@ -186,6 +231,9 @@ def capture(out_dir, python):
         metrics_jobs = subprocess.check_output(
             [python, '-c', JOBS_PY], env=dict(os.environ, PROMETHEUS_MULTIPROC_DIR=str(tmp / 'jobs')), text=True
         )
+        with running_node_worker(tmp / 'node') as urls:
+            node_health = http_get(urls['health'] + '/')
+            node_info = http_get(urls['health'] + '/worker')
 
     version = subprocess.check_output(
         [python, '-c', 'from livekit.agents import __version__; print(__version__)'], text=True
@@ -205,8 +253,23 @@ def capture(out_dir, python):
         )
         + '\n'
     )
+    (out_dir / 'node_worker_http.json').write_text(
+        json.dumps(
+            {
+                'health': {'status': node_health[0], 'content_type': node_health[1], 'body': node_health[2]},
+                'worker': {'status': node_info[0], 'content_type': node_info[1], 'body': json.loads(node_info[2])},
+            },
+            indent=2,
+        )
+        + '\n'
+    )
     (out_dir / 'README.md').write_text(
-        README.format(version=version, date=datetime.date.today().isoformat(), python=sys.version.split()[0])
+        README.format(
+            version=version,
+            node_version=json.loads(node_info[2])['sdk_version'],
+            date=datetime.date.today().isoformat(),
+            python=sys.version.split()[0],
+        )
     )
 
 
@@ -234,6 +297,10 @@ The worker (`AgentServer(port=..., prometheus_port=..., num_idle_processes=1)`, 
 - `worker_http.json`: status, Content-Type and body of `GET /` (the health check), and the
   Content-Types of `/worker` and `/metrics`. (The 503 "failed to connect to livekit" answer cannot
   be captured: a worker that gives up connecting shuts down right after.)
+- `node_worker_http.json`: `GET /` and `GET /worker` of a REAL @livekit/agents {node_version} (Node)
+  worker, `node agent.mjs start` with the same agent name and LiveKit URL (`tools/node`). Its
+  health check answers 503 `not connected to livekit` until it is connected, and its /worker has
+  no load field. Node workers have no Prometheus endpoint.
 
 `server.txt` and `sip.txt` are hand-written in the Prometheus text format (as Go's promhttp
 writes it: empty HELP, counters without a `_total` suffix where LiveKit names them so), because

@@ -3,10 +3,12 @@
 # Licensed under a 3-clause BSD style license (see LICENSE)
 """The agent worker's health server (port 8081 by default): `GET /` and `GET /worker`.
 
-`GET /` answers 200 "OK", or 503 with "failed to connect to livekit" / "inference process not
-running". `GET /worker` answers the worker's `WorkerInfo` as proto JSON, where zero fields are
-left out: {"worker_type": "JT_ROOM", "agent_name": "...", "active_jobs": 2, "sdk_version": "1.8.9",
-"worker_load": 0.42, "protocol_version": 1}.
+`GET /` answers 200 "OK", or 503 with the reason ("failed to connect to livekit", "inference
+process not running"; Node: "not connected to livekit"). `GET /worker` answers, in Python, the
+`WorkerInfo` proto as JSON, where zero fields are left out: {"worker_type": "JT_ROOM",
+"agent_name": "...", "active_jobs": 2, "sdk_version": "1.8.9", "worker_load": 0.42,
+"protocol_version": 1}; in Node, a plain object with every field, `"project_type": "nodejs"` and
+no load at all.
 """
 
 from time import monotonic
@@ -80,8 +82,9 @@ class WorkerHealth:
 
         metric_tags = self.base_tags + tags
         if self.agent_scraper is None:
-            # Proto JSON leaves zero values out, so a missing field means 0.
-            self.check.gauge('agent.worker.load', info.get('worker_load', 0), tags=metric_tags)
+            # Proto JSON leaves zero values out, so a missing field means 0; Node has no load field.
+            if 'worker_load' in info or info.get('project_type') != 'nodejs':
+                self.check.gauge('agent.worker.load', info.get('worker_load', 0), tags=metric_tags)
             self.check.gauge('agent.jobs.active', info.get('active_jobs', 0), tags=metric_tags)
         else:
             self.agent_scraper.set_dynamic_tags(*tags)
