@@ -7,7 +7,9 @@ Each mutation knows what the pipeline must make of the broken line, so a run can
 line is accounted for once and that the good lines around the broken ones are counted exactly.
 """
 import json
+import math
 import random
+from collections import Counter
 from pathlib import Path
 
 FIXTURES = Path(__file__).resolve().parent / 'fixtures' / 'logs'
@@ -185,5 +187,31 @@ def random_garbage(rng):
     return json.dumps([rng.random() for _ in range(rng.randrange(50))]).encode()
 
 
-def seeded(seed):
-    return random.Random(seed)
+def by_tag(totals, name, prefix):
+    """{tag value: summed value} of one metric in `{(name, ..., tags): value}`."""
+    result = Counter()
+    for key, value in totals.items():
+        if key[0] == name:
+            tag = [t[len(prefix) :] for t in key[-1] if t.startswith(prefix)]
+            result[tag[0] if tag else None] += value
+    return result
+
+
+def model_totals(totals, namespace=''):
+    """What LiveKit's lines say about models and turns, by model and provider.
+
+    Left out: conversation stats and the agent name tag, which depend on the order of a job's
+    lines (a job's agent name is learned from any of its lines, also one without metrics, so a
+    broken copy of a line moved ahead of its job's first line can teach it earlier).
+    """
+    skipped = (f'{namespace}log.', f'{namespace}conversation')
+    result = Counter()
+    for key, value in totals.items():
+        if not key[0].startswith(skipped):
+            result[key[:-1] + (tuple(tag for tag in key[-1] if not tag.startswith('agent_name:')),)] += value
+    return result
+
+
+def same_totals(first, second):
+    """Equal keys and values; float sums (seconds of audio) may differ in their last bits."""
+    return first.keys() == second.keys() and all(math.isclose(first[k], second[k], rel_tol=1e-9) for k in first)

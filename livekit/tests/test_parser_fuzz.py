@@ -17,7 +17,19 @@ from datadog_checks.base.stubs import aggregator as aggregator_stub
 from datadog_checks.livekit.logs.parsers import Line, parse_line
 from datadog_checks.livekit.logs.pipeline import LogPipeline
 
-from .fuzz_lines import BAD_VALUE, COUNTED, NEUTRAL, REAL_LINES, UNPARSED, fixture_lines, mutate, random_garbage
+from .fuzz_lines import (
+    BAD_VALUE,
+    COUNTED,
+    NEUTRAL,
+    REAL_LINES,
+    UNPARSED,
+    by_tag,
+    fixture_lines,
+    model_totals,
+    mutate,
+    random_garbage,
+    same_totals,
+)
 from .log_helpers import make_check
 
 CORPUS = REAL_LINES + fixture_lines()[:2000]
@@ -42,20 +54,6 @@ def submitted(lines, chunk=7):
         for stub in stubs:
             counts[(name, stub.lower_bound, tuple(sorted(stub.tags)))] += stub.value
     return counts
-
-
-def model_metrics(counts):
-    """What LiveKit's lines say about models and turns (conversation stats depend on line order)."""
-    return {key: value for key, value in counts.items() if not key[0].startswith(('livekit.log.', 'livekit.conversation'))}
-
-
-def by_tag(counts, name, prefix):
-    result = Counter()
-    for key, value in counts.items():
-        if key[0] == name:
-            tag = [t[len(prefix) :] for t in key[-1] if t.startswith(prefix)]
-            result[tag[0] if tag else None] += value
-    return result
 
 
 @FUZZ
@@ -83,7 +81,7 @@ def test_broken_lines_are_counted_and_leave_the_good_totals_exact(good, broken_p
 
     clean = submitted(good)
     dirty = submitted(mixed)
-    assert model_metrics(dirty) == model_metrics(clean)
+    assert same_totals(model_totals(dirty, 'livekit.'), model_totals(clean, 'livekit.'))
     lines_counted = sum(by_tag(dirty, 'livekit.log.lines', 'level:').values())
     assert lines_counted == outcomes[COUNTED] + outcomes[NEUTRAL] + outcomes[BAD_VALUE]
     unparsed = by_tag(dirty, 'livekit.log.unparsed', 'reason:')

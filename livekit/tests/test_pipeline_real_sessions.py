@@ -19,6 +19,7 @@ from datadog_checks.livekit.distributions import bucket_bounds, bucket_index
 from datadog_checks.livekit.logs.pipeline import LogPipeline
 
 from .log_helpers import (
+    FIXTURES,
     all_buckets,
     assert_submissions_follow_metadata,
     bucket_counts,
@@ -324,3 +325,45 @@ def test_companion_conversations_match_session_history_and_close_events(companio
         assert 'trace_id' not in record  # no OTel tracer provider in these sessions
     assert metric_total(aggregator, 'livekit.turns.user') == totals['overall']['user_turns']
     assert totals_by_tag(aggregator, 'livekit.conversations.ended', 'close_reason') == totals['overall']['close_reasons']
+
+
+# -- committed captures of older releases (producers/capture_old_versions.py) ---------------------
+
+CAPTURES = sorted(path.name[: -len('.expected.json')] for path in FIXTURES.glob('python-*.expected.json'))
+
+
+def test_captures_of_older_releases_are_committed():
+    # the releases the parser must keep reading: values in the message (<= 1.1.5), model fields (1.2.x)
+    assert any(name.startswith('python-1.1.') for name in CAPTURES)
+    assert any(name.startswith('python-1.2.') for name in CAPTURES)
+
+
+@pytest.mark.parametrize('capture', CAPTURES)
+def test_captures_of_older_releases_match_livekit(capture, aggregator, datadog_agent):
+    lines = read_lines(FIXTURES / f'{capture}.jsonl')
+    totals = json.loads((FIXTURES / f'{capture}.expected.json').read_text())
+    records = run_pipeline(lines, datadog_agent, min_conversation_turns=1000)
+    with_models = any(b'"model_name"' in line for line in lines)
+
+    for kind, metric in (('llm', 'llm.requests'), ('tts', 'tts.requests'), ('stt', 'stt.requests')):
+        expected = expected_by_model(totals, kind)
+        if not with_models:
+            # before 1.2.12 the lines name no model
+            expected = {(None, None): sum(expected.values())}
+        assert submitted_by_model(aggregator, f'livekit.{metric}') == expected, kind
+    tokens = totals['overall']['tokens']
+    assert metric_total(aggregator, 'livekit.llm.tokens.input') == tokens['prompt']
+    assert metric_total(aggregator, 'livekit.llm.tokens.output') == tokens['completion']
+    assert metric_total(aggregator, 'livekit.llm.tokens.cached') == tokens['cached']
+    for kind, metric in (('llm_error', 'llm.errors'), ('tts_error', 'tts.errors'), ('stt_error', 'stt.errors')):
+        counts = totals['overall']['errors'].get(kind, {'recoverable': 0, 'unrecoverable': 0})
+        submitted = totals_by_tag(aggregator, f'livekit.{metric}', 'recoverable')
+        assert (submitted.get('true', 0), submitted.get('false', 0)) == (counts['recoverable'], counts['unrecoverable']), kind
+    assert {r['job_id']: r['turns'] for r in records} == {j: job['eou_events'] for j, job in totals['jobs'].items()}
+    assert {r['job_id']: r.get('room') for r in records} == {j: job['room'] for j, job in totals['jobs'].items()}
+    # up to 1.1.5 the values are inside the message: f'ttft={ttft:.2f}', f'ttfb={ttfb}'
+    ttft = [float(f"{e['ttft']:.2f}") for e in livekit_events(totals, 'llm_metrics')]
+    ttfb = [e['ttfb'] for e in livekit_events(totals, 'tts_metrics')]
+    assert bucket_counts(aggregator, 'livekit.llm.ttft') == logged_bucket_counts(ttft)
+    assert bucket_counts(aggregator, 'livekit.tts.ttfb') == logged_bucket_counts(ttfb)
+    assert_submissions_follow_metadata(aggregator)

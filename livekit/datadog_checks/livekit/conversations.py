@@ -87,22 +87,20 @@ class Conversation:
 
     def llm_ttft(self, ttft):
         """The e2e estimate when this completes a pending turn, else None."""
-        if self.pending_eou is None or self.pending_ttft is not None:
-            return None
-        if ttft is None:
-            # no first token: this turn cannot be estimated
-            self.pending_eou = None
-            return None
-        self.pending_ttft = ttft
-        return self._complete_turn()
+        return self._turn_part('pending_ttft', ttft)
 
     def tts_ttfb(self, ttfb):
-        if self.pending_eou is None or self.pending_ttfb is not None:
+        return self._turn_part('pending_ttfb', ttfb)
+
+    def _turn_part(self, slot, value):
+        # only the first LLM and the first TTS line after the EOU line belong to the turn
+        if self.pending_eou is None or getattr(self, slot) is not None:
             return None
-        if ttfb is None:
+        if value is None:
+            # no first token or byte: this turn cannot be estimated
             self.pending_eou = None
             return None
-        self.pending_ttfb = ttfb
+        setattr(self, slot, value)
         return self._complete_turn()
 
     def _complete_turn(self):

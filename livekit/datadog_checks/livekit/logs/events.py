@@ -6,7 +6,10 @@
 The `read_*` functions build an event from a decoded line and a key table (`*Keys`), so Python,
 Node, pre-1.1.6 inline values and companion records share one reader per kind; they raise
 `fields.BadValue` when a known field holds a wrong value.
+
+Events are slotted dataclasses: one is built for most lines, so they stay cheap.
 """
+from dataclasses import dataclass
 from typing import NamedTuple
 
 from .fields import count, derived_duration, latency, rate, seconds, text
@@ -17,144 +20,101 @@ TTS = 'tts'
 STT = 'stt'
 
 
-class Event:
-    __slots__ = ()
-
-    def __repr__(self):
-        values = ', '.join(f'{name}={getattr(self, name)!r}' for name in self.__slots__)
-        return f'{type(self).__name__}({values})'
-
-    def __eq__(self, other):
-        return type(self) is type(other) and all(
-            getattr(self, name) == getattr(other, name) for name in self.__slots__
-        )
-
-
-class ModelRequest(Event):
+@dataclass(slots=True)
+class ModelRequest:
     """One successful LLM request or realtime model response."""
 
-    __slots__ = (
-        'kind',
-        'model',
-        'provider',
-        'input_tokens',
-        'output_tokens',
-        'cached_tokens',
-        'cache_creation_tokens',
-        'ttft',
-        'duration',
-    )
-
-    def __init__(
-        self, kind, model, provider, input_tokens, output_tokens, cached_tokens, cache_creation_tokens, ttft, duration
-    ):
-        self.kind = kind
-        self.model = model
-        self.provider = provider
-        self.input_tokens = input_tokens
-        self.output_tokens = output_tokens
-        self.cached_tokens = cached_tokens
-        self.cache_creation_tokens = cache_creation_tokens
-        self.ttft = ttft
-        self.duration = duration
+    kind: str
+    model: str
+    provider: str
+    input_tokens: int
+    output_tokens: int
+    cached_tokens: int
+    cache_creation_tokens: int
+    ttft: float
+    duration: float
 
 
-class Synthesis(Event):
+@dataclass(slots=True)
+class Synthesis:
     """One text-to-speech segment."""
 
-    __slots__ = ('model', 'provider', 'ttfb', 'audio_duration', 'characters')
-
-    def __init__(self, model, provider, ttfb, audio_duration, characters):
-        self.model = model
-        self.provider = provider
-        self.ttfb = ttfb
-        self.audio_duration = audio_duration
-        self.characters = characters
+    model: str
+    provider: str
+    ttfb: float
+    audio_duration: float
+    characters: int
 
 
-class Transcription(Event):
+@dataclass(slots=True)
+class Transcription:
     """One speech-to-text usage report."""
 
-    __slots__ = ('model', 'provider', 'audio_duration')
-
-    def __init__(self, model, provider, audio_duration):
-        self.model = model
-        self.provider = provider
-        self.audio_duration = audio_duration
+    model: str
+    provider: str
+    audio_duration: float
 
 
-class EndOfUtterance(Event):
+@dataclass(slots=True)
+class EndOfUtterance:
     """One committed user turn (stock `EOU metrics`), or the companion's `eou` record."""
 
-    __slots__ = ('model', 'provider', 'end_of_utterance_delay', 'transcription_delay')
-
-    def __init__(self, model, provider, end_of_utterance_delay, transcription_delay):
-        self.model = model
-        self.provider = provider
-        self.end_of_utterance_delay = end_of_utterance_delay
-        self.transcription_delay = transcription_delay
+    model: str
+    provider: str
+    end_of_utterance_delay: float
+    transcription_delay: float
 
 
-class Interruptions(Event):
-    __slots__ = ('count', 'model', 'provider')
-
-    def __init__(self, count, model=None, provider=None):
-        self.count = count
-        self.model = model
-        self.provider = provider
+@dataclass(slots=True)
+class Interruptions:
+    count: int
+    model: str = None
+    provider: str = None
 
 
-class ProviderError(Event):
+@dataclass(slots=True)
+class ProviderError:
     """One failed attempt of an LLM, realtime, TTS or STT call."""
 
-    __slots__ = ('kind', 'recoverable', 'model', 'provider')
-
-    def __init__(self, kind, recoverable, model=None, provider=None):
-        self.kind = kind
-        self.recoverable = recoverable
-        self.model = model
-        self.provider = provider
+    kind: str
+    recoverable: bool
+    model: str = None
+    provider: str = None
 
 
-class SessionClosed(Event):
+@dataclass(slots=True)
+class SessionClosed:
     """A stock close line (Python DEBUG `session closed`, Node INFO `AgentSession closed`)."""
 
-    __slots__ = ('reason',)
-
-    def __init__(self, reason):
-        self.reason = reason
+    reason: str
 
 
-class JobRequest(Event):
+@dataclass(slots=True)
+class JobRequest:
     """The worker's `received job request`: the job's room and agent name."""
 
-    __slots__ = ()
+
+@dataclass(slots=True)
+class CompanionStart:
+    pass
 
 
-class CompanionStart(Event):
-    __slots__ = ()
-
-
-class CompanionTurn(Event):
+@dataclass(slots=True)
+class CompanionTurn:
     """A chat message added to the history: a user turn, or an agent reply with its latency."""
 
-    __slots__ = ('role', 'e2e_latency')
-
-    def __init__(self, role, e2e_latency):
-        self.role = role
-        self.e2e_latency = e2e_latency
+    role: str
+    e2e_latency: float
 
 
-class CompanionConversation(Event):
+@dataclass(slots=True)
+class CompanionConversation:
     """The companion's record at session close."""
 
-    __slots__ = ('close_reason', 'user_turns', 'duration', 'trace_id')
-
-    def __init__(self, close_reason, user_turns, duration, trace_id):
-        self.close_reason = close_reason
-        self.user_turns = user_turns
-        self.duration = duration
-        self.trace_id = trace_id
+    close_reason: str
+    user_turns: int
+    duration: float
+    trace_id: str
 
 
 class LLMKeys(NamedTuple):
