@@ -150,7 +150,7 @@ def describe(error, timeout):
     if isinstance(error, requests_errors.SSLError):
         return 'TLS error: {}'.format(innermost(error))
     if isinstance(error, requests_errors.ConnectTimeout):
-        return 'connection timed out after {:g} s'.format(timeout)
+        return 'connection timed out ({})'.format(innermost(error))
     if isinstance(error, (requests_errors.ReadTimeout, urllib3_errors.ReadTimeoutError, socket.timeout)):
         return 'no answer within {:g} s'.format(timeout)
     if isinstance(error, requests_errors.TooManyRedirects):
