@@ -12,14 +12,6 @@ def shared_timeout():
     return 10
 
 
-def instance_agent_endpoint():
-    return 'http://localhost:9464/metrics'
-
-
-def instance_agent_health_endpoint():
-    return 'http://localhost:8081'
-
-
 def instance_allow_redirects():
     return True
 
@@ -86,14 +78,6 @@ def instance_persist_connections():
 
 def instance_request_size():
     return 16
-
-
-def instance_server_endpoint():
-    return 'http://localhost:6789/metrics'
-
-
-def instance_sip_endpoint():
-    return 'http://localhost:9090/metrics'
 
 
 def instance_skip_proxy():
