@@ -2,8 +2,10 @@
 # All rights reserved
 # Licensed under a 3-clause BSD style license (see LICENSE)
 from datadog_checks.base import OpenMetricsBaseCheckV2
+from datadog_checks.base.utils.persistent_cache import config_set_persistent_cache_id
 
 from .config_models import ConfigMixin
+from .logs.source import LogsSource
 from .openmetrics.scraper import build_scrapers
 from .openmetrics.worker_health import WorkerHealth
 
@@ -22,12 +24,20 @@ class LiveKitCheck(OpenMetricsBaseCheckV2, ConfigMixin):
     def __init__(self, name, init_config, instances):
         super().__init__(name, init_config, instances)
         self.worker_health = None
+        self.logs = None
 
     def configure_scrapers(self):
         # Runs once, after the config models are loaded (replaces the base's single-endpoint setup).
         self.scrapers = build_scrapers(self)
         if self.config.agent_health_endpoint:
             self.worker_health = WorkerHealth(self, self.config.agent_health_endpoint, self.scrapers.get('agent'))
+        if self.config.log_paths:
+            self.logs = LogsSource(self, self.config)
+
+    def persistent_cache_id(self):
+        # Log offsets and open conversations depend on the files read, not on tags or endpoints:
+        # editing those must not reset them.
+        return config_set_persistent_cache_id(self, instance_config_options=['log_paths'])
 
     def check(self, _):
         failures = []
@@ -42,8 +52,7 @@ class LiveKitCheck(OpenMetricsBaseCheckV2, ConfigMixin):
             raise Exception('{} LiveKit source(s) failed: {}'.format(len(failures), ' | '.join(failures)))
 
     def _run_logs(self):
-        # Placeholder: the agent log source (`logs/source.py`) plugs in here and returns its failures.
-        return []
+        return self.logs.run() if self.logs is not None else []
 
 
 def isolated(run_source):

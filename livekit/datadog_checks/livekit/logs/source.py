@@ -37,7 +37,7 @@ class LogsSource:
             conversation_idle_timeout=config.conversation_idle_timeout,
             max_open_conversations=config.max_open_conversations,
             tags=self.tags,
-            service=config.service,
+            log=check.log,
         )
         self._restored = False
 
