@@ -336,6 +336,7 @@ def test_python_provider_error_lines(message, level, extra, expected):
         ('all LLMs are unavailable, retrying..', 'ERROR'),
         ('AgentSession is closing due to unrecoverable error: Connection error.', 'ERROR'),
         ('livekit.plugins.openai.llm.LLM failed after sending chunk, skip retrying. Set `retry_on_chunk_sent`', 'ERROR'),
+        ('TTS failed after partial audio was already sent to the user, skip retrying.', 'ERROR'),
         # not a model provider
         ('failed to connect to livekit, retrying in 2s', 'WARNING'),
         ('livekit turn detector connection failed: boom, retrying in 1s', 'WARNING'),

@@ -11,8 +11,10 @@ FallbackAdapter switching to its next instance is a failed attempt that the adap
 
 Not counted, because the same attempt is already counted by another line: `all LLMs are
 unavailable, retrying..` (each instance then fails on its own line), `... failed after sending
-chunk` (after the adapter's switch line), `AgentSession is closing due to unrecoverable error`
-(after the failures that caused it).
+chunk` (after the adapter's switch line), `TTS failed after partial audio was already sent to the
+user, skip retrying.` (the error is then raised into `_tts_inference_task`, which logs it),
+`AgentSession is closing due to unrecoverable error` (after the failures that caused it).
+Node logs no line of its own for a TTS or STT call that gives up, so those are not seen there.
 """
 from typing import NamedTuple
 
