@@ -60,4 +60,4 @@ def traced_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
 
 @pytest.fixture(scope="session")
 def untraced_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
-    return run_conversations(tmp_path_factory.mktemp("untraced"), "--conversations", "short")
+    return run_conversations(tmp_path_factory.mktemp("untraced"), "--conversations", "silent")

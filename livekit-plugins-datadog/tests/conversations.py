@@ -1,11 +1,15 @@
 """Runs real AgentSessions offline with the companion and records LiveKit's own numbers.
 
+The sessions are the generator's (livekit/tests/producers: conversation plans, scripted STT/LLM/TTS,
+microphone and speaker, `LiveKitTotals`), run in this process so that a test can vary what the
+companion sees: a handoff to a second agent with its own LLM, the transcript opt-in, OTel tracing.
+
 As a script it behaves like a production worker: LiveKit's `setup_logging` at INFO in JSON, the
 companion imported at module level on the main thread (as an agent file does), job fields on every
-line of a job. It writes `agent.log` (the JSON log) and `truth.json` (what LiveKit itself reported,
-per conversation) into `--out`:
+line of a job. It writes `agent.log` (the JSON log) and `truth.json` (LiveKit's totals per
+conversation) into `--out`:
 
-    python conversations.py --out DIR [--trace] [--log-metrics] [--conversations basic,errors,...]
+    python conversations.py --out DIR [--trace] [--conversations basic,outage,...]
 
 The job fields come from a logging filter here; in production the worker adds them when it
 re-emits a job process's records.
@@ -16,42 +20,42 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextvars
-import inspect
 import json
 import logging
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from livekit import rtc
-from livekit.agents import Agent, AgentSession, APIConnectOptions, metrics
-from livekit.agents.voice.agent_session import SessionConnectOptions
+from livekit.agents import Agent, AgentSession
 
 from livekit.plugins import datadog
 
-from scripted import (
-    ScriptedLLM,
-    ScriptedMic,
-    ScriptedSpeaker,
-    ScriptedSTT,
-    ScriptedTTS,
-    connection_failure,
-    retryable_failure,
-)
+PRODUCERS = Path(__file__).resolve().parents[2] / "livekit" / "tests" / "producers"
+sys.path.insert(0, str(PRODUCERS))
 
+from compat import agent_session  # noqa: E402
+from conversation import REPLY_TIMEOUT_S, AgentStates  # noqa: E402
+from livekit_totals import LiveKitTotals  # noqa: E402
+from plans import LLMS, build_plan  # noqa: E402
+from scripted_io import ScriptedMic, ScriptedSpeaker  # noqa: E402
+from scripted_providers import TTS_SAMPLE_RATE, ScriptedLLM, ScriptedSTT, ScriptedTTS  # noqa: E402
+
+SEED = 7
+TIME_SCALE = 0.05
 _job: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar("job", default=None)
 
-# What each conversation does. `turns`: user utterances; `handoff_after`: switch to a second agent
-# with its own LLM after that many turns; `llm_failures`: {turn: [failure, ...]} injected before
-# that turn (0 = the greeting); `include_text`: the companion's opt-in.
+# name -> the generator plan it runs (by index: producers/plans.py SCENARIOS) and what this run adds:
+# `handoff_after` switches to a second agent with its own LLM after that many user turns;
+# `include_text` is the companion's transcript opt-in.
 SCENARIOS: dict[str, dict[str, Any]] = {
-    "basic": {"turns": ["Hi there", "Can you check my data plan?", "Thanks, that is all"], "handoff_after": 1},
-    "errors": {
-        "turns": ["Hello", "What is my balance?", "Are you there?"],
-        "llm_failures": {1: [retryable_failure()], 2: [connection_failure()] * 3},
-    },
-    "text": {"turns": ["My card number is secret"], "include_text": True},
-    "short": {"turns": []},
+    "basic": {"plan": 0, "handoff_after": 1},  # normal
+    "rate_limited": {"plan": 1},  # one LLM 429, retried
+    "text": {"plan": 2, "include_text": True},  # short
+    "outage": {"plan": 3},  # LLM down: the session closes with reason `error`
+    "tts_down": {"plan": 7},  # TTS retries run out
+    "silent": {"plan": 8},  # the caller never speaks
 }
 
 
@@ -59,133 +63,73 @@ class JobFields(logging.Filter):
     """Adds job_id/room/room_id to records emitted inside a conversation's tasks."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        fields = _job.get()
-        if fields:
-            for key, value in fields.items():
-                setattr(record, key, value)
+        for key, value in (_job.get() or {}).items():
+            setattr(record, key, value)
         return True
 
 
-class Greeter(Agent):
+class SupportAgent(Agent):
     async def on_enter(self) -> None:
-        self.session.generate_reply(instructions="Greet the user.")
+        self.session.generate_reply()  # the agent greets first
 
 
-def _new_session(stt: ScriptedSTT, llm: ScriptedLLM, tts: ScriptedTTS) -> AgentSession:
-    retries = APIConnectOptions(max_retry=2, retry_interval=0.05, timeout=5.0)
-    options: dict[str, Any] = {
-        "stt": stt,
-        "llm": llm,
-        "tts": tts,
-        "vad": None,
-        "conn_options": SessionConnectOptions(
-            llm_conn_options=retries, tts_conn_options=retries, max_unrecoverable_errors=0
-        ),
-    }
-    if "turn_handling" in inspect.signature(AgentSession.__init__).parameters:  # 1.4+
-        options["turn_handling"] = {"turn_detection": "stt", "endpointing": {"min_delay": 0.05, "max_delay": 1.0}}
-    else:
-        options.update(turn_detection="stt", min_endpointing_delay=0.05, max_endpointing_delay=1.0)
-    return AgentSession(**options)
+def _second_llm(plan: dict[str, Any]) -> ScriptedLLM:
+    """Another model of the catalog, for the agent the conversation is handed off to."""
+    other = next(spec for spec in LLMS if spec["model"] != plan["llm"]["model"])
+    return ScriptedLLM({**plan, "llm": other, "llm_faults": {}}, time_scale=plan["time_scale"])
 
 
-class Truth:
-    """LiveKit's own view of one conversation, from its events and objects."""
-
-    def __init__(self, session: AgentSession, *, log_metrics: bool) -> None:
-        self.metrics: list[dict[str, Any]] = []
-        self.errors: list[dict[str, Any]] = []
-        self.close_reason: str | None = None
-        self.agent_messages = asyncio.Event()
-        # The session's metrics event is LiveKit's complete per-request record. Subscribed through
-        # the base emitter so that the test's own listener adds no deprecation warning (1.8+).
-        rtc.EventEmitter.on(session, "metrics_collected", self._on_metrics)
-        session.on("error", self._on_error)
-        session.on("close", self._on_close)
-        session.on("conversation_item_added", self._on_item)
-        if log_metrics:
-            # what LiveKit's examples do: a stock `* metrics` line per request (and, on 1.8+, the
-            # deprecation warning that this subscription causes)
-            session.on("metrics_collected", lambda ev: metrics.log_metrics(ev.metrics))
-
-    def _on_metrics(self, event: Any) -> None:
-        self.metrics.append(event.metrics.model_dump(mode="json"))
-
-    def _on_error(self, event: Any) -> None:
-        self.errors.append({"type": event.error.type, "recoverable": event.error.recoverable})
-
-    def _on_close(self, event: Any) -> None:
-        self.close_reason = event.reason.value
-
-    def _on_item(self, event: Any) -> None:
-        if getattr(event.item, "role", None) == "assistant":
-            self.agent_messages.set()
-
-
-async def _wait_for_reply(truth: Truth, errors_before: int) -> None:
-    """Until the agent answered, or the turn ended in an unrecoverable error."""
-    deadline = asyncio.get_running_loop().time() + 20
-    while asyncio.get_running_loop().time() < deadline:
-        if truth.agent_messages.is_set():
-            truth.agent_messages.clear()
+async def _caller(session: AgentSession, mic: ScriptedMic, plan: dict[str, Any], scenario: dict[str, Any]) -> None:
+    """The caller's side (as producers/conversation.py), with the scenario's handoff in between."""
+    states = AgentStates(session)
+    timeout = REPLY_TIMEOUT_S * TIME_SCALE
+    if not await states.wait_for(lambda: states.speaking_starts >= 1 and states.state == "listening", timeout):
+        return
+    for turn, spoken in enumerate(plan["turns"]):
+        if turn == scenario.get("handoff_after"):
+            session.update_agent(Agent(instructions=plan["instructions"], llm=_second_llm(plan)))
+            await asyncio.sleep(0.2)  # let the new agent's activity start before the caller speaks
+        heard = states.returns_to_listening
+        await mic.speak(turn, spoken["speech_s"])
+        if not await states.wait_for(lambda: states.returns_to_listening > heard, timeout):
             return
-        if truth.close_reason or any(not e["recoverable"] for e in truth.errors[errors_before:]):
-            return
-        await asyncio.sleep(0.02)
-    raise TimeoutError("the agent did not answer")
 
 
-async def run_conversation(
-    name: str, scenario: dict[str, Any], *, index: int, log_metrics: bool = False, service: str = "support-bot"
-) -> dict[str, Any]:
-    job = {"job_id": f"AJ_test{index:04d}{name}", "room": f"call-{name}", "room_id": f"RM_test{index:04d}"}
+async def run_conversation(name: str, *, index: int, service: str = "support-bot") -> dict[str, Any]:
+    scenario = SCENARIOS[name]
+    plan = build_plan(scenario["plan"], SEED, TIME_SCALE)
+    job = {"job_id": f"AJ_test{index:02d}{name}", "room": f"call-{name}", "room_id": f"RM_test{index:02d}"}
     _job.set(job)
-    stt, llm, tts = ScriptedSTT(), ScriptedLLM(), ScriptedTTS()
-    session = _new_session(stt, llm, tts)
+    session = agent_session(
+        stt=ScriptedSTT(plan, time_scale=TIME_SCALE),
+        llm=ScriptedLLM(plan, time_scale=TIME_SCALE),
+        tts=ScriptedTTS(plan, time_scale=TIME_SCALE),
+        min_delay=round(0.5 * TIME_SCALE, 3),
+        max_delay=round(3.0 * TIME_SCALE, 3),
+        scale=TIME_SCALE,
+    )
     datadog.instrument(session, service=service, include_text=scenario.get("include_text", False))
-    truth = Truth(session, log_metrics=log_metrics)
-    failures = scenario.get("llm_failures", {})
-    llm.failures.extend(failures.get(0, []))
-    session.input.audio = ScriptedMic()
-    session.output.audio = ScriptedSpeaker()
-    await session.start(Greeter(instructions="You are a helpful support agent."))
-    await _wait_for_reply(truth, 0)
-    second_llm = ScriptedLLM(model="scripted-llm-2", reply="Billing here. Your plan renews monthly.")
-    for turn, text in enumerate(scenario["turns"], start=1):
-        if truth.close_reason:
-            break
-        if turn - 1 == scenario.get("handoff_after"):
-            session.update_agent(Agent(instructions="You handle billing.", llm=second_llm))
-            await asyncio.sleep(0.2)
-        llm.failures.extend(failures.get(turn, []))
-        errors_before = len(truth.errors)
-        stt.say(text)
-        await _wait_for_reply(truth, errors_before)
-    await asyncio.sleep(0.3)  # let the last playout and metrics settle
-    if not truth.close_reason:
-        await session.aclose()
-    for _ in range(100):
-        if truth.close_reason:
-            break
-        await asyncio.sleep(0.02)
-    history = [
-        {"role": item.role, "metrics": dict(getattr(item, "metrics", None) or {})}
-        for item in session.history.items
-        if item.type == "message" and item.role in ("user", "assistant")
-    ]
-    usage = getattr(session, "usage", None)
+    totals = LiveKitTotals(session, job, plan)
+    # LiveKit's complete per-request metrics. Subscribed through the base emitter, so that this
+    # test listener adds no deprecation warning of its own (1.8+).
+    rtc.EventEmitter.on(session, "metrics_collected", totals.on_metrics_collected)
+
+    mic = ScriptedMic(time_scale=TIME_SCALE)
+    session.input.audio = mic
+    session.output.audio = ScriptedSpeaker(time_scale=TIME_SCALE, sample_rate=TTS_SAMPLE_RATE)
+    await session.start(SupportAgent(instructions=plan["instructions"]))
+    await _caller(session, mic, plan, scenario)
+    await session.aclose()  # no-op when the session already closed itself
+    with tempfile.TemporaryDirectory() as directory:
+        await totals.write(Path(directory))
+        livekit = json.loads((Path(directory) / f"{job['job_id']}.json").read_text())
     return {
-        **job,
         "scenario": name,
+        **job,
         "include_text": scenario.get("include_text", False),
-        "texts": scenario["turns"],
-        "history": json.loads(json.dumps(history, default=lambda o: getattr(o, "model_dump", lambda: str(o))())),
-        "metrics": truth.metrics,
-        "errors": truth.errors,
-        "close_reason": truth.close_reason,
-        "usage": [{"type": u.type, **u.model_dump(exclude_defaults=True)} for u in usage.model_usage]
-        if usage is not None
-        else None,
+        "utterances": [turn["user"] for turn in plan["turns"]],
+        "replies": plan["replies"],
+        "livekit": livekit,
     }
 
 
@@ -203,6 +147,16 @@ def _configure_tracing() -> Any:
     return exporter
 
 
+async def _traced_conversation(name: str, **kwargs: Any) -> dict[str, Any]:
+    """In a job, LiveKit's `job_entrypoint` span is the root of the session's trace; this plays it."""
+    from livekit.agents.telemetry import tracer
+
+    with tracer.start_as_current_span("job_entrypoint") as span:
+        result = await run_conversation(name, **kwargs)
+    result["trace_id"] = format(span.get_span_context().trace_id, "032x")
+    return result
+
+
 def _configure_logging(path: Path) -> None:
     """LiveKit's production logging (what `python agent.py start` runs), into a file."""
     from livekit.agents.cli.log import setup_logging
@@ -213,30 +167,11 @@ def _configure_logging(path: Path) -> None:
     handler.addFilter(JobFields())
 
 
-async def _traced_conversation(tracer: Any, name: str, **kwargs: Any) -> dict[str, Any]:
-    """In a job, LiveKit's `job_entrypoint` span is the root of the session's trace; this plays it."""
-    with tracer.start_as_current_span("job_entrypoint") as span:
-        result = await run_conversation(name, SCENARIOS[name], **kwargs)
-    result["trace_id"] = format(span.get_span_context().trace_id, "032x")
-    return result
-
-
 async def _main(args: argparse.Namespace) -> None:
     names = args.conversations.split(",")
     exporter = _configure_tracing() if args.trace else None
-    if exporter is not None:
-        from livekit.agents.telemetry import tracer
-
-        runs = [
-            _traced_conversation(tracer, name, index=index, log_metrics=args.log_metrics)
-            for index, name in enumerate(names)
-        ]
-    else:
-        runs = [
-            run_conversation(name, SCENARIOS[name], index=index, log_metrics=args.log_metrics)
-            for index, name in enumerate(names)
-        ]
-    results = await asyncio.gather(*runs)
+    run = _traced_conversation if exporter is not None else run_conversation
+    results = await asyncio.gather(*(run(name, index=index) for index, name in enumerate(names)))
     spans = []
     if exporter is not None:
         spans = [
@@ -250,7 +185,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--trace", action="store_true", help="configure an in-memory OTel tracer provider")
-    parser.add_argument("--log-metrics", action="store_true", help="also write the stock `* metrics` lines")
     parser.add_argument("--conversations", default=",".join(SCENARIOS))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
