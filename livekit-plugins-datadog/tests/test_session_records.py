@@ -117,7 +117,9 @@ def test_turn_records_follow_session_history(traced_run: Run, scenario: str) -> 
     ]
     for record, message in zip(records, messages):
         names = USER_DELAYS if record["role"] == "user" else AGENT_LATENCIES
-        assert {k: record[k] for k in names if k in record} == {k: v for k, v in message["metrics"].items() if k in names}
+        assert {k: record[k] for k in names if k in record} == {
+            k: v for k, v in message["metrics"].items() if k in names
+        }
         if HAS_MESSAGE_METRICS and record["role"] == "assistant":
             llm_metadata = message["metrics"]["llm_metadata"]
             assert (record["llm_model"], record["llm_provider"]) == (
@@ -128,7 +130,9 @@ def test_turn_records_follow_session_history(traced_run: Run, scenario: str) -> 
 
 def test_measured_turn_latency_from_1_3(traced_run: Run) -> None:
     """ChatMessage.metrics (1.3+) gives a measured end-to-end latency for every answered user turn."""
-    answers = [r for r in traced_run.records(traced_run.conversation("basic")["job_id"], "turn") if r["role"] == "assistant"]
+    answers = [
+        r for r in traced_run.records(traced_run.conversation("basic")["job_id"], "turn") if r["role"] == "assistant"
+    ]
     with_e2e = [r for r in answers if "e2e_latency" in r]
     if HAS_MESSAGE_METRICS:
         assert len(with_e2e) == len(answers) - 1 > 0  # every answer but the greeting

@@ -4,6 +4,7 @@
 """The companion through the check: real AgentSessions in a real worker, some instrumented with
 `livekit-plugins-datadog`, all of them also logging the stock `log_metrics` lines, read by the
 check's log pipeline and compared with LiveKit's own numbers (producers/totals.json)."""
+
 import json
 import time
 from collections import Counter
@@ -76,8 +77,12 @@ def _read(lines, aggregator, datadog_agent):
                 aggregator, f'livekit.{kind}.errors', recoverable=recoverable
             )
     buckets = {name: bucket_counts(aggregator, f'livekit.{name}') for name in DISTRIBUTIONS}
-    buckets['turn.e2e_latency.measured'] = _bucket_counts_with(aggregator, 'livekit.turn.e2e_latency', 'method:measured')
-    buckets['turn.e2e_latency.estimated'] = _bucket_counts_with(aggregator, 'livekit.turn.e2e_latency', 'method:estimated')
+    buckets['turn.e2e_latency.measured'] = _bucket_counts_with(
+        aggregator, 'livekit.turn.e2e_latency', 'method:measured'
+    )
+    buckets['turn.e2e_latency.estimated'] = _bucket_counts_with(
+        aggregator, 'livekit.turn.e2e_latency', 'method:estimated'
+    )
     records = {record['job_id']: record for record in datadog_agent._sent_logs[check.check_id]}
     assert_submissions_follow_metadata(aggregator)
     return counts, buckets, records
@@ -118,7 +123,9 @@ def test_companion_jobs_through_the_check_match_livekit(sessions, aggregator, da
     assert buckets['llm.duration'] == _expected_buckets(m['duration'] for m in llm)
     assert buckets['llm.ttft'] == _expected_buckets(m['ttft'] for m in llm if m['ttft'] >= 0)
     assert buckets['tts.ttfb'] == _expected_buckets(m['ttfb'] for m in tts)
-    e2e = [m['metrics']['e2e_latency'] for job in jobs for m in job['assistant_messages'] if 'e2e_latency' in m['metrics']]
+    e2e = [
+        m['metrics']['e2e_latency'] for job in jobs for m in job['assistant_messages'] if 'e2e_latency' in m['metrics']
+    ]
     assert e2e and buckets['turn.e2e_latency.measured'] == _expected_buckets(e2e)
     assert not buckets['turn.e2e_latency.estimated']
 
@@ -150,8 +157,12 @@ def test_no_request_counted_twice_when_stock_lines_are_in_the_log(sessions, aggr
     stock_llm_lines = [raw for raw in lines if _job_of(raw) in companion_jobs and b'"LLM metrics"' in raw]
     assert len(stock_llm_lines) == len(_metrics([totals['jobs'][j] for j in companion_jobs], 'llm_metrics'))
 
-    companion, companion_buckets, _ = _read([raw for raw in lines if _job_of(raw) in companion_jobs], aggregator, datadog_agent)
-    rest, rest_buckets, _ = _read([raw for raw in lines if _job_of(raw) not in companion_jobs], aggregator, datadog_agent)
+    companion, companion_buckets, _ = _read(
+        [raw for raw in lines if _job_of(raw) in companion_jobs], aggregator, datadog_agent
+    )
+    rest, rest_buckets, _ = _read(
+        [raw for raw in lines if _job_of(raw) not in companion_jobs], aggregator, datadog_agent
+    )
     mixed, mixed_buckets, records = _read(lines, aggregator, datadog_agent)
 
     every_job = list(totals['jobs'].values())
