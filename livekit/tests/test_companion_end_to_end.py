@@ -6,8 +6,10 @@
 check's log pipeline and compared with LiveKit's own numbers (producers/totals.json)."""
 
 import json
+import subprocess
 import time
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +17,7 @@ from datadog_checks.livekit.distributions import bucket_bounds, bucket_index
 from datadog_checks.livekit.logs.pipeline import LogPipeline
 
 from .log_helpers import (
+    GENERATOR,
     assert_submissions_follow_metadata,
     bucket_counts,
     generated_sessions,
@@ -23,6 +26,9 @@ from .log_helpers import (
     metric_total,
     read_lines,
 )
+
+# livekit-agents 1.2.18 with the companion, from livekit-plugins-datadog/tests/make_venv_1_2.sh
+PYTHON_1_2 = Path(__file__).resolve().parents[2] / '.venv-lk12' / 'bin' / 'python'
 
 CONVERSATIONS = 10  # one of each generator scenario
 STOCK_ONLY = (6, 8, 9)  # stt_reconnect, silent_caller, llm_server_errors: no companion
@@ -38,13 +44,37 @@ COUNTS = ('llm.requests', 'llm.tokens.input', 'llm.tokens.output', 'tts.requests
 DISTRIBUTIONS = ('llm.duration', 'llm.ttft', 'tts.ttfb', 'turn.e2e_latency', 'conversation.turns')
 
 
-@pytest.fixture(scope='module')
-def sessions():
-    directory = generated_sessions(CONVERSATIONS, instrument=HOOK)
+def _sessions(directory):
     totals = load_totals(directory)
     lines = read_lines(directory / 'agent.log')
     companion_jobs = {job_id for job_id, job in totals['jobs'].items() if job['conversation'] not in STOCK_ONLY}
     return lines, totals, companion_jobs
+
+
+@pytest.fixture(scope='module')
+def sessions():
+    return _sessions(generated_sessions(CONVERSATIONS, instrument=HOOK))
+
+
+@pytest.fixture(scope='module')
+def sessions_1_2(tmp_path_factory):
+    """The same conversations in a real livekit-agents 1.2.18 worker."""
+    if not PYTHON_1_2.exists():
+        pytest.skip('no .venv-lk12 (livekit-plugins-datadog/tests/make_venv_1_2.sh creates it)')
+    hook = tmp_path_factory.mktemp('hook')
+    (hook / 'companion_hook.py').write_text(HOOK)
+    out = tmp_path_factory.mktemp('sessions-1.2')
+    command = [str(PYTHON_1_2), str(GENERATOR), '--out', str(out), '--conversations', str(CONVERSATIONS)]
+    command += [
+        '--time-scale',
+        '0.05',
+        '--concurrency',
+        str(CONVERSATIONS),
+        '--instrument',
+        'companion_hook:instrument',
+    ]
+    subprocess.run(command, check=True, cwd=hook, capture_output=True, timeout=300)
+    return _sessions(out)
 
 
 def _job_of(raw):
@@ -105,6 +135,15 @@ def _metrics(jobs, kind):
 
 
 def test_companion_jobs_through_the_check_match_livekit(sessions, aggregator, datadog_agent):
+    _assert_companion_jobs_match(sessions, aggregator, datadog_agent, measured_latency=True)
+
+
+def test_companion_on_livekit_agents_1_2(sessions_1_2, aggregator, datadog_agent):
+    """1.2 has no ChatMessage.metrics: everything else is the same, without measured turn latency."""
+    _assert_companion_jobs_match(sessions_1_2, aggregator, datadog_agent, measured_latency=False)
+
+
+def _assert_companion_jobs_match(sessions, aggregator, datadog_agent, measured_latency):
     lines, totals, companion_jobs = sessions
     jobs = [totals['jobs'][job_id] for job_id in sorted(companion_jobs)]
     own_lines = [raw for raw in lines if _job_of(raw) in companion_jobs]
@@ -126,8 +165,10 @@ def test_companion_jobs_through_the_check_match_livekit(sessions, aggregator, da
     e2e = [
         m['metrics']['e2e_latency'] for job in jobs for m in job['assistant_messages'] if 'e2e_latency' in m['metrics']
     ]
-    assert e2e and buckets['turn.e2e_latency.measured'] == _expected_buckets(e2e)
-    assert not buckets['turn.e2e_latency.estimated']
+    assert bool(e2e) is measured_latency
+    assert buckets['turn.e2e_latency.measured'] == _expected_buckets(e2e)
+    if measured_latency:
+        assert not buckets['turn.e2e_latency.estimated']
 
     errors = Counter()
     for job in jobs:
