@@ -367,3 +367,65 @@ def test_captures_of_older_releases_match_livekit(capture, aggregator, datadog_a
     assert bucket_counts(aggregator, 'livekit.llm.ttft') == logged_bucket_counts(ttft)
     assert bucket_counts(aggregator, 'livekit.tts.ttfb') == logged_bucket_counts(ttfb)
     assert_submissions_follow_metadata(aggregator)
+
+
+# -- committed capture of the Node SDK (producers/capture_node.mjs, real @livekit/agents worker) --
+
+NODE_CAPTURES = sorted(path.name[: -len('.expected.json')] for path in FIXTURES.glob('node-*.expected.json'))
+
+
+def test_a_node_capture_is_committed():
+    assert NODE_CAPTURES
+
+
+def check_node_capture(lines, totals, aggregator, datadog_agent):
+    records = run_pipeline(lines, datadog_agent, min_conversation_turns=1000)
+    overall = totals['overall']
+    counts, errors = overall['metrics_counts'], overall['errors']
+    # Node writes an `LLM metrics` line for a request that failed for good: no success
+    llm_failures = errors['llm_error']['unrecoverable']
+    assert metric_total(aggregator, 'livekit.llm.requests') == (
+        counts['llm_metrics'] - llm_failures + counts.get('realtime_model_metrics', 0)
+    )
+    tokens, realtime = overall['tokens'], overall['realtime_tokens']
+    assert metric_total(aggregator, 'livekit.llm.tokens.input') == tokens['prompt'] + realtime['input']
+    assert metric_total(aggregator, 'livekit.llm.tokens.output') == tokens['completion'] + realtime['output']
+    assert metric_total(aggregator, 'livekit.llm.tokens.cached') == tokens['cached'] + realtime['cached']
+    assert metric_total(aggregator, 'livekit.tts.requests') == counts['tts_metrics']
+    assert metric_total(aggregator, 'livekit.stt.requests') == counts['stt_metrics']
+    assert metric_total(aggregator, 'livekit.interruptions') == overall['interruptions']
+    # logMetrics rounds audio durations to whole milliseconds
+    logged = overall['latencies_logged_ms']
+    assert metric_total(aggregator, 'livekit.tts.audio_duration') == pytest.approx(sum(logged['tts_audio_duration']) / 1000)
+    assert metric_total(aggregator, 'livekit.stt.audio_duration') == pytest.approx(sum(logged['stt_audio_duration']) / 1000)
+    def seconds(values):
+        # -1 ms: no first token or byte
+        return [v / 1000 for v in values if v != -1]
+
+    assert bucket_counts(aggregator, 'livekit.llm.ttft') == logged_bucket_counts(seconds(logged['llm_ttft'] + logged['realtime_ttft']))
+    assert bucket_counts(aggregator, 'livekit.tts.ttfb') == logged_bucket_counts(seconds(logged['tts_ttfb']))
+    assert bucket_counts(aggregator, 'livekit.eou.end_of_utterance_delay') == logged_bucket_counts(
+        seconds(logged['eou_end_of_utterance_delay'])
+    )
+
+    llm = totals_by_tag(aggregator, 'livekit.llm.errors', 'recoverable')
+    assert (llm.get('true', 0), llm.get('false', 0)) == (errors['llm_error']['recoverable'], llm_failures)
+    # Node emits no error event for a TTS or STT retry, but logs each failed attempt
+    decoded = [json.loads(line) for line in lines]
+    for kind, texts in (('tts', ('failed to generate TTS completion', 'failed to synthesize speech')), ('stt', ('failed to recognize speech',))):
+        retries = sum(1 for r in decoded if r['level'] == 40 and str(r.get('msg')).startswith(texts))
+        assert totals_by_tag(aggregator, f'livekit.{kind}.errors', 'recoverable') == ({'true': retries} if retries else {})
+
+    # turns from EOU lines, or realtime responses in a realtime conversation; close reasons at INFO
+    assert {r['job_id']: (r['turns'], r['close_reason']) for r in records} == {
+        job_id: (job['user_turns'], job['close_reason']) for job_id, job in totals['jobs'].items()
+    }
+    assert {r['language'] for r in records} == {'node'}
+    assert_submissions_follow_metadata(aggregator)
+
+
+@pytest.mark.parametrize('capture', NODE_CAPTURES)
+def test_node_capture_matches_livekit(capture, aggregator, datadog_agent):
+    lines = read_lines(FIXTURES / f'{capture}.jsonl')
+    totals = json.loads((FIXTURES / f'{capture}.expected.json').read_text())
+    check_node_capture(lines, totals, aggregator, datadog_agent)

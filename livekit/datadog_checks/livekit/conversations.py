@@ -58,6 +58,8 @@ class Conversation:
         'pending_ttfb',
         # model and provider of the last request of each kind, for the job's error lines
         'models',
+        # an LLM request of the job is being retried (Node's final failure shows no line of its own)
+        'llm_retrying',
     )
 
     def __init__(self, job_id, language, first_time):
@@ -78,6 +80,7 @@ class Conversation:
         self.pending_ttft = None
         self.pending_ttfb = None
         self.models = {}
+        self.llm_retrying = False
 
     # -- per-turn end-to-end estimate -------------------------------------------------------
 

@@ -36,6 +36,17 @@ class ModelRequest:
 
 
 @dataclass(slots=True)
+class NoResponse:
+    """A Node `LLM metrics` line of a request that got no response (no first token, no usage).
+
+    @livekit/agents writes its LLM metrics at the end of every request, also one that failed for
+    good or was cancelled before its first chunk; the line alone cannot tell which.
+    """
+
+    kind: str
+
+
+@dataclass(slots=True)
 class Synthesis:
     """One text-to-speech segment."""
 

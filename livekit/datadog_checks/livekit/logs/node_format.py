@@ -5,6 +5,8 @@
 
 `logMetrics` uses the Python message texts with camelCase keys in milliseconds (converted to
 seconds here), except `RealtimeModel metrics`, whose token keys are snake_case. No model fields.
+Unlike Python, Node writes `LLM metrics` for a request that got no response at all (verified on
+1.9.0: `ttftMs: -1` and zero tokens after its retries ran out), so such a line is no success.
 Job lines carry `jobID` (job runner) or `jobId` (JobContext); `received job request` carries
 `agentName`.
 """
@@ -13,6 +15,7 @@ from .events import (
     Interruptions,
     JobRequest,
     LLMKeys,
+    NoResponse,
     SessionClosed,
     STTKeys,
     TTSKeys,
@@ -41,8 +44,17 @@ TTS_KEYS = TTSKeys('ttfbMs', 'audioDurationMs', scale=MS)
 STT_KEYS = STTKeys('audioDurationMs', scale=MS)
 EOU_KEYS = EOUKeys('endOfUtteranceDelayMs', 'transcriptionDelayMs', scale=MS)
 
+
+
+def read_llm(obj):
+    request = read_model_request(obj, LLM_KEYS, 'llm')
+    if request.ttft is None and not request.input_tokens and not request.output_tokens:
+        return NoResponse('llm')
+    return request
+
+
 MESSAGES = {
-    'LLM metrics': (lambda obj: read_model_request(obj, LLM_KEYS, 'llm'), False),
+    'LLM metrics': (read_llm, False),
     'RealtimeModel metrics': (lambda obj: read_model_request(obj, REALTIME_KEYS, 'realtime'), False),
     'TTS metrics': (lambda obj: read_synthesis(obj, TTS_KEYS), False),
     'STT metrics': (lambda obj: read_transcription(obj, STT_KEYS), False),

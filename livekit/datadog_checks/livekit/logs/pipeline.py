@@ -24,6 +24,7 @@ from .events import (
     Interruptions,
     JobRequest,
     ModelRequest,
+    NoResponse,
     ProviderError,
     SessionClosed,
     Synthesis,
@@ -158,6 +159,7 @@ class LogPipeline:
             self._distributions.add('llm.duration', tags, event.duration)
         if conversation is not None:
             conversation.models[LLM] = (event.model, event.provider)
+            conversation.llm_retrying = False
             if event.kind == REALTIME:
                 if not line.companion:
                     conversation.realtime_turns += 1
@@ -210,10 +212,17 @@ class LogPipeline:
         if event.count:
             self._count('interruptions', self._tags(agent_name, event.model, event.provider, line.language), event.count)
 
+    def _on_no_response(self, event, line, conversation, agent_name):
+        # after retry lines, the request failed for good; else it may have been cancelled
+        if conversation is not None and conversation.llm_retrying:
+            self._on_provider_error(ProviderError(event.kind, False), line, conversation, agent_name)
+
     def _on_provider_error(self, event, line, conversation, agent_name):
         metric = _ERROR_METRICS.get(event.kind)
         if metric is None:
             return
+        if conversation is not None and event.kind == LLM:
+            conversation.llm_retrying = event.recoverable
         model, provider = event.model, event.provider
         if model is None and conversation is not None:
             last_model, last_provider = conversation.models.get(_MODEL_FAMILY[event.kind], (None, None))
@@ -316,6 +325,7 @@ class LogPipeline:
 
 _HANDLERS = {
     ModelRequest: LogPipeline._on_model_request,
+    NoResponse: LogPipeline._on_no_response,
     Synthesis: LogPipeline._on_synthesis,
     Transcription: LogPipeline._on_transcription,
     EndOfUtterance: LogPipeline._on_end_of_utterance,
