@@ -366,3 +366,22 @@ def test_state_size_is_bounded(run):
     state = r.pipeline.dump_state()
     assert len(state['open']) <= 50
     assert len(state['ended']) <= 50
+
+
+def test_node_request_without_response_after_retries_is_its_final_failure(run, aggregator):
+    def retry(at):
+        return node('failed to generate LLM completion, retrying in 100ms', at, level=40, llm='openai.LLM', attempt=1)
+
+    def no_response(at):
+        return node('LLM metrics', at, ttftMs=-1, inputTokens=0, promptCachedTokens=0, outputTokens=0, tokensPerSecond=0)
+
+    def answer(at):
+        return node('LLM metrics', at, ttftMs=300, inputTokens=50, promptCachedTokens=0, outputTokens=10, tokensPerSecond=20)
+
+    run().feed(
+        retry(0), retry(1), no_response(2),  # retries ran out
+        no_response(3),  # cancelled before its first chunk, or failed at once: not counted
+        retry(4), answer(5), no_response(6),  # the retry succeeded; then a cancelled request
+    ).flush()  # fmt: skip
+    assert totals_by_tag(aggregator, 'livekit.llm.errors', 'recoverable') == {'true': 3, 'false': 1}
+    assert metric_total(aggregator, 'livekit.llm.requests') == 1

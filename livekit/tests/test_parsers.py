@@ -15,6 +15,7 @@ from datadog_checks.livekit.logs.events import (
     Interruptions,
     JobRequest,
     ModelRequest,
+    NoResponse,
     ProviderError,
     SessionClosed,
     Synthesis,
@@ -432,6 +433,18 @@ def test_node_llm_metrics_in_milliseconds():
     )
     assert line.event == ModelRequest('llm', None, None, 100, 20, 64, 0, 0.3405, 20 / 16.7)
     assert (line.language, line.level, line.job_id, line.timestamp) == ('node', 30, 'AJ_node', 1795545368220)
+
+
+def test_node_llm_metrics_of_a_request_without_response():
+    # verified on 1.9.0: the line written after the retries of a request ran out
+    raw = (
+        b'{"level":30,"time":1795553486408,"pid":18743,"hostname":"vm","pid":18743,"jobID":"AJ_6FTMpBVowqef",'
+        b'"room_id":"RM_aMBZof88eDqs","ttftMs":-1,"inputTokens":0,"promptCachedTokens":0,"cacheCreationTokens":0,'
+        b'"outputTokens":0,"tokensPerSecond":0,"msg":"LLM metrics"}'
+    )
+    assert parsed(raw).event == NoResponse('llm')
+    # a response without usage is still one
+    assert parsed(node_line('LLM metrics', ttftMs=120, inputTokens=0, outputTokens=0)).event.kind == 'llm'
 
 
 def test_node_realtime_tts_stt_eou_interruption():
