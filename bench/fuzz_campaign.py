@@ -24,8 +24,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / 'livekit'))
 
-from datadog_checks.livekit.logs.parsers import Line, parse_line  # noqa: E402
-from datadog_checks.livekit.logs.pipeline import LogPipeline  # noqa: E402
 from tests.fuzz_lines import (  # noqa: E402
     BAD_VALUE,
     NEUTRAL,
@@ -38,6 +36,9 @@ from tests.fuzz_lines import (  # noqa: E402
     random_garbage,
     same_totals,
 )
+
+from datadog_checks.livekit.logs.parsers import Line, parse_line  # noqa: E402
+from datadog_checks.livekit.logs.pipeline import LogPipeline  # noqa: E402
 
 BATCH = 5_000
 RUN_EVERY = 50_000
@@ -103,7 +104,11 @@ def main():
             if outcome == UNPARSED:
                 ok = parsed in reasons
             else:
-                ok = isinstance(parsed, Line) and parsed.event is None and parsed.rejected == (reasons[0] if reasons else None)
+                ok = (
+                    isinstance(parsed, Line)
+                    and parsed.event is None
+                    and parsed.rejected == (reasons[0] if reasons else None)
+                )
             if not ok and len(misread) < 20:
                 misread.append((line[:200].decode('utf-8', 'replace'), outcome, reasons, str(parsed)))
         batch_mixed.append(line)

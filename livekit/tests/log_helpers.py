@@ -3,6 +3,7 @@
 # Licensed under a 3-clause BSD style license (see LICENSE)
 """Shared by the agent-log tests: a bare check to submit through, reading the aggregator stub back
 the way Datadog would, and real LiveKit sessions produced by the generator."""
+
 import atexit
 import functools
 import json
@@ -106,7 +107,7 @@ def read_lines(path):
         return f.read().splitlines()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def generated_sessions(conversations, log_level='INFO', seed=1, instrument=None):
     """Run real AgentSessions through the real worker (see producers/README.md); returns the
     directory holding `agent.log` and LiveKit's own `totals.json`. Cached for the test session."""

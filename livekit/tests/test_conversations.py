@@ -3,9 +3,10 @@
 # Licensed under a 3-clause BSD style license (see LICENSE)
 """Conversations as DESIGN.md defines them: start, end (companion record, close line, idle time on
 the line clock), never reopened, bounded, persisted; turns, short records, e2e estimates."""
+
 import json
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -18,7 +19,7 @@ T0 = 1795546000.0
 
 
 def iso(seconds):
-    return datetime.fromtimestamp(T0 + seconds, tz=timezone.utc).isoformat()
+    return datetime.fromtimestamp(T0 + seconds, tz=UTC).isoformat()
 
 
 def py(message, at, job='AJ_1', level='INFO', **extra):
@@ -30,11 +31,19 @@ def py(message, at, job='AJ_1', level='INFO', **extra):
 
 
 def node(msg, at, job='AJ_n', level=30, **fields):
-    return json.dumps({'level': level, 'time': int((T0 + at) * 1000), 'pid': 1, 'jobId': job, **fields, 'msg': msg}).encode()
+    return json.dumps(
+        {'level': level, 'time': int((T0 + at) * 1000), 'pid': 1, 'jobId': job, **fields, 'msg': msg}
+    ).encode()
 
 
 def companion(event, at, job='AJ_1', **fields):
-    return py(f'livekit.datadog {event}', at, job, **{'livekit.event': event, 'livekit.schema': 1, 'service': 'support-bot'}, **fields)
+    return py(
+        f'livekit.datadog {event}',
+        at,
+        job,
+        **{'livekit.event': event, 'livekit.schema': 1, 'service': 'support-bot'},
+        **fields,
+    )
 
 
 def eou(at, job='AJ_1', delay=0.5):
@@ -96,7 +105,9 @@ def test_a_close_line_ends_the_conversation_with_its_reason(run, aggregator):
     r.feed(eou(1), llm(2), tts(3), eou(10), closed(12.5)).flush(T0 + 13)
     assert metric_total(aggregator, 'livekit.conversations.started') == 1
     aggregator.assert_metric(
-        'livekit.conversations.ended', value=1, tags=['agent_name:support', 'language:python', 'close_reason:participant_disconnected']
+        'livekit.conversations.ended',
+        value=1,
+        tags=['agent_name:support', 'language:python', 'close_reason:participant_disconnected'],
     )
     aggregator.assert_metric('livekit.conversations.short', value=1, tags=['agent_name:support', 'language:python'])
     assert r.records == [
@@ -137,7 +148,9 @@ def test_idle_timeout_runs_on_the_clock_of_the_lines(run, aggregator):
     r.flush(T0 + 100_000)
     assert not aggregator.metrics('livekit.conversations.ended')
     r.feed(eou(600, job='AJ_b')).flush(T0 + 100_001)
-    aggregator.assert_metric('livekit.conversations.ended', value=1, tags=['language:python', 'close_reason:idle_timeout'])
+    aggregator.assert_metric(
+        'livekit.conversations.ended', value=1, tags=['language:python', 'close_reason:idle_timeout']
+    )
     assert [(record['job_id'], record['duration_s']) for record in r.records] == [('AJ_a', 0.0)]
 
 
@@ -152,18 +165,30 @@ def test_when_no_newer_line_arrives_the_wall_clock_takes_over(run, aggregator):
 
 
 def test_lines_from_any_job_move_the_line_clock(run, aggregator):
-    r = run().feed(eou(0, job='AJ_a'), py('process initialized', 700, job=None)).flush(T0 + 700)
+    run().feed(eou(0, job='AJ_a'), py('process initialized', 700, job=None)).flush(T0 + 700)
     assert metric_total(aggregator, 'livekit.conversations.ended') == 1
 
 
 def test_realtime_conversations_count_realtime_responses_as_turns(run, aggregator):
     realtime = [
-        py('RealtimeModel metrics', i, 'AJ_rt', ttft=0.4, input_tokens=10, cached_input_tokens=0, output_tokens=5, total_tokens=15, tokens_per_second=10.0)
+        py(
+            'RealtimeModel metrics',
+            i,
+            'AJ_rt',
+            ttft=0.4,
+            input_tokens=10,
+            cached_input_tokens=0,
+            output_tokens=5,
+            total_tokens=15,
+            tokens_per_second=10.0,
+        )
         for i in range(4)
     ]
     r = run(min_conversation_turns=5).feed(*realtime, closed(5, job='AJ_rt'))
     # a realtime model with client-side turn detection also logs EOU lines: they count, nothing else
-    r.feed(eou(6, job='AJ_mixed'), *[line.replace(b'AJ_rt', b'AJ_mixed') for line in realtime], closed(9, job='AJ_mixed'))
+    r.feed(
+        eou(6, job='AJ_mixed'), *[line.replace(b'AJ_rt', b'AJ_mixed') for line in realtime], closed(9, job='AJ_mixed')
+    )
     r.flush(T0 + 10)
     assert {record['job_id']: record['turns'] for record in r.records} == {'AJ_rt': 4, 'AJ_mixed': 1}
     assert metric_total(aggregator, 'livekit.turns.user') == 5
@@ -171,38 +196,42 @@ def test_realtime_conversations_count_realtime_responses_as_turns(run, aggregato
 
 
 def test_companion_takes_over_its_job(run, aggregator):
-    r = run(min_conversation_turns=5).feed(
-        companion('session_start', 0, sdk_version='1.8.9', plugin_version='0.1.0', language='python'),
-        companion(
-            'llm_request',
-            1,
-            model='gpt-4.1',
-            provider='openai',
-            duration=0.9,
-            ttft=0.3,
-            prompt_tokens=100,
-            prompt_cached_tokens=0,
-            completion_tokens=10,
-        ),
-        llm(1.1),
-        eou(2),
-        companion('eou', 2, model='unknown', provider='stt', end_of_utterance_delay=0.5, transcription_delay=0.2),
-        companion('turn', 2, role='user', item_id='item_1'),
-        companion('turn', 3, role='assistant', item_id='item_2', e2e_latency=0.8),
-        py('failed to generate LLM completion: boom, retrying in 2.0s', 3, level='WARNING', llm='x.y'),
-        companion('error', 3, error_kind='llm', model='gpt-4.1', provider='openai', recoverable=True),
-        closed(4, reason='user_initiated'),
-        companion(
-            'conversation',
-            5,
-            close_reason='participant_disconnected',
-            user_turns=1,
-            agent_turns=2,
-            duration=4.75,
-            trace_id='0af7651916cd43dd8448eb211c80319c',
-        ),
-        llm(6),
-    ).flush(T0 + 7)
+    r = (
+        run(min_conversation_turns=5)
+        .feed(
+            companion('session_start', 0, sdk_version='1.8.9', plugin_version='0.1.0', language='python'),
+            companion(
+                'llm_request',
+                1,
+                model='gpt-4.1',
+                provider='openai',
+                duration=0.9,
+                ttft=0.3,
+                prompt_tokens=100,
+                prompt_cached_tokens=0,
+                completion_tokens=10,
+            ),
+            llm(1.1),
+            eou(2),
+            companion('eou', 2, model='unknown', provider='stt', end_of_utterance_delay=0.5, transcription_delay=0.2),
+            companion('turn', 2, role='user', item_id='item_1'),
+            companion('turn', 3, role='assistant', item_id='item_2', e2e_latency=0.8),
+            py('failed to generate LLM completion: boom, retrying in 2.0s', 3, level='WARNING', llm='x.y'),
+            companion('error', 3, error_kind='llm', model='gpt-4.1', provider='openai', recoverable=True),
+            closed(4, reason='user_initiated'),
+            companion(
+                'conversation',
+                5,
+                close_reason='participant_disconnected',
+                user_turns=1,
+                agent_turns=2,
+                duration=4.75,
+                trace_id='0af7651916cd43dd8448eb211c80319c',
+            ),
+            llm(6),
+        )
+        .flush(T0 + 7)
+    )
     assert metric_total(aggregator, 'livekit.llm.requests') == 1
     assert metric_total(aggregator, 'livekit.turns.user') == 1
     assert totals_by_tag(aggregator, 'livekit.llm.errors', 'model') == {'gpt-4.1': 1}
@@ -263,15 +292,26 @@ def test_provider_errors_take_the_model_of_the_jobs_requests(run, aggregator):
 
 
 def test_node_conversation_and_agent_name_from_the_job_request(run, aggregator):
-    r = run().feed(
-        node('received job request', 0, room_id='RM_1', resuming=False, agentName='node-agent'),
-        node('EOU metrics', 1, endOfUtteranceDelayMs=500, transcriptionDelayMs=100),
-        node('LLM metrics', 2, ttftMs=300, inputTokens=50, promptCachedTokens=0, outputTokens=10, tokensPerSecond=20),
-        node('AgentSession closed', 3, reason='user_initiated', error=None),
-    ).flush(T0 + 4)
+    r = (
+        run()
+        .feed(
+            node('received job request', 0, room_id='RM_1', resuming=False, agentName='node-agent'),
+            node('EOU metrics', 1, endOfUtteranceDelayMs=500, transcriptionDelayMs=100),
+            node(
+                'LLM metrics', 2, ttftMs=300, inputTokens=50, promptCachedTokens=0, outputTokens=10, tokensPerSecond=20
+            ),
+            node('AgentSession closed', 3, reason='user_initiated', error=None),
+        )
+        .flush(T0 + 4)
+    )
     aggregator.assert_metric('livekit.llm.requests', value=1, tags=['agent_name:node-agent', 'language:node'])
     (record,) = r.records
-    assert (record['job_id'], record['turns'], record['close_reason'], record['language']) == ('AJ_n', 1, 'user_initiated', 'node')
+    assert (record['job_id'], record['turns'], record['close_reason'], record['language']) == (
+        'AJ_n',
+        1,
+        'user_initiated',
+        'node',
+    )
     assert 'room' not in record  # Node names the room only in lk.pii.room_name
 
 
@@ -284,7 +324,9 @@ def test_lines_without_a_job_count_in_metrics_only(run, aggregator):
 
 
 def test_open_conversations_are_bounded_and_the_idlest_is_evicted(run, aggregator):
-    r = run(max_open_conversations=3).feed(eou(0, 'AJ_a'), eou(1, 'AJ_b'), eou(2, 'AJ_c'), eou(3, 'AJ_a'), eou(4, 'AJ_d'))
+    r = run(max_open_conversations=3).feed(
+        eou(0, 'AJ_a'), eou(1, 'AJ_b'), eou(2, 'AJ_c'), eou(3, 'AJ_a'), eou(4, 'AJ_d')
+    )
     assert sorted(r.pipeline.conversations.open) == ['AJ_a', 'AJ_c', 'AJ_d']
     r.feed(eou(5, 'AJ_b')).flush(T0 + 6)
     assert sorted(r.pipeline.conversations.open) == ['AJ_a', 'AJ_c', 'AJ_d']
@@ -302,7 +344,12 @@ def test_open_conversations_survive_a_restart(run, aggregator):
     second.feed(eou(4), closed(5)).flush(T0 + 6)
     assert metric_total(aggregator, 'livekit.conversations.started') == 1
     (record,) = second.records
-    assert (record['turns'], record['duration_s'], record['agent_name'], record['room']) == (3, 5.0, 'support', 'room-AJ_1')
+    assert (record['turns'], record['duration_s'], record['agent_name'], record['room']) == (
+        3,
+        5.0,
+        'support',
+        'room-AJ_1',
+    )
 
 
 def test_the_line_clock_survives_a_restart(run, aggregator):
@@ -333,10 +380,30 @@ def test_a_lower_limit_after_a_restart_evicts_the_excess(run, aggregator):
         {'version': 1},
         {'version': 1, 'open': 'x', 'ended': [], 'clock': [None, None]},
         {'version': 1, 'open': [['AJ_1']], 'ended': [], 'clock': [None, None]},
-        {'version': 1, 'open': [[1, 'python', None, None, None, None, False, 1.0, 2.0, 0, 0]], 'ended': [], 'clock': [1, 2]},
-        {'version': 1, 'open': [['AJ', 'python', None, None, None, None, 'no', 1.0, 2.0, 0, 0]], 'ended': [], 'clock': [1, 2]},
-        {'version': 1, 'open': [['AJ', 'python', None, None, None, None, False, 1.0, 2.0, -3, 0]], 'ended': [], 'clock': [1, 2]},
-        {'version': 1, 'open': [['AJ', 'python', None, None, None, None, False, '1', 2.0, 0, 0]], 'ended': [], 'clock': [1, 2]},
+        {
+            'version': 1,
+            'open': [[1, 'python', None, None, None, None, False, 1.0, 2.0, 0, 0]],
+            'ended': [],
+            'clock': [1, 2],
+        },
+        {
+            'version': 1,
+            'open': [['AJ', 'python', None, None, None, None, 'no', 1.0, 2.0, 0, 0]],
+            'ended': [],
+            'clock': [1, 2],
+        },
+        {
+            'version': 1,
+            'open': [['AJ', 'python', None, None, None, None, False, 1.0, 2.0, -3, 0]],
+            'ended': [],
+            'clock': [1, 2],
+        },
+        {
+            'version': 1,
+            'open': [['AJ', 'python', None, None, None, None, False, '1', 2.0, 0, 0]],
+            'ended': [],
+            'clock': [1, 2],
+        },
         {'version': 1, 'open': [], 'ended': [['AJ', 'yes']], 'clock': [1, 2]},
         {'version': 1, 'open': [], 'ended': [], 'clock': [1]},
         {'version': 1, 'open': [], 'ended': [], 'clock': [1, None]},
@@ -373,10 +440,14 @@ def test_node_request_without_response_after_retries_is_its_final_failure(run, a
         return node('failed to generate LLM completion, retrying in 100ms', at, level=40, llm='openai.LLM', attempt=1)
 
     def no_response(at):
-        return node('LLM metrics', at, ttftMs=-1, inputTokens=0, promptCachedTokens=0, outputTokens=0, tokensPerSecond=0)
+        return node(
+            'LLM metrics', at, ttftMs=-1, inputTokens=0, promptCachedTokens=0, outputTokens=0, tokensPerSecond=0
+        )
 
     def answer(at):
-        return node('LLM metrics', at, ttftMs=300, inputTokens=50, promptCachedTokens=0, outputTokens=10, tokensPerSecond=20)
+        return node(
+            'LLM metrics', at, ttftMs=300, inputTokens=50, promptCachedTokens=0, outputTokens=10, tokensPerSecond=20
+        )
 
     run().feed(
         retry(0), retry(1), no_response(2),  # retries ran out

@@ -2,6 +2,7 @@
 # All rights reserved
 # Licensed under a 3-clause BSD style license (see LICENSE)
 """Latency distributions: a percentile read from the submitted buckets is within 5 % of the truth."""
+
 import math
 import random
 
@@ -55,7 +56,7 @@ def test_percentiles_read_from_buckets_are_within_5_percent(aggregator, kind, se
         distributions.add('llm.ttft', ('model:m',), value)
     distributions.submit(Check('livekit', {}, [{}]), ('env_tag:x',))
 
-    (tags, buckets), = buckets_by_context(aggregator, 'livekit.llm.ttft').items()
+    ((tags, buckets),) = buckets_by_context(aggregator, 'livekit.llm.ttft').items()
     assert sorted(tags) == ['env_tag:x', 'model:m']
     assert sum(count for _, _, count in buckets) == len(values)
     for q in (0.5, 0.95, 0.99):

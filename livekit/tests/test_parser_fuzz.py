@@ -6,6 +6,7 @@ around it add up to. Real LiveKit lines are broken in every way `fuzz_lines.muta
 types in every known field, NaN and 1e308, invalid UTF-8, NUL bytes, truncation, JSON that is not
 an object, unknown kinds) and mixed with raw garbage. `bench/fuzz_campaign.py` runs the same at
 scale (1 million lines)."""
+
 import json
 import time
 from collections import Counter
@@ -65,7 +66,7 @@ def submitted(lines, chunk=7):
 def test_broken_lines_are_counted_and_leave_the_good_totals_exact(good, broken_per_line, rng):
     mixed = []
     outcomes = Counter()
-    for line, broken_count in zip(good, broken_per_line):
+    for line, broken_count in zip(good, broken_per_line, strict=False):
         for _ in range(broken_count):
             broken, outcome, reasons = mutate(rng.choice(CORPUS), rng)
             parsed = parse_line(broken)
@@ -85,7 +86,10 @@ def test_broken_lines_are_counted_and_leave_the_good_totals_exact(good, broken_p
     lines_counted = sum(by_tag(dirty, 'livekit.log.lines', 'level:').values())
     assert lines_counted == outcomes[COUNTED] + outcomes[NEUTRAL] + outcomes[BAD_VALUE]
     unparsed = by_tag(dirty, 'livekit.log.unparsed', 'reason:')
-    assert unparsed.pop('bad_value', 0) == outcomes[BAD_VALUE] + by_tag(clean, 'livekit.log.unparsed', 'reason:')['bad_value']
+    assert (
+        unparsed.pop('bad_value', 0)
+        == outcomes[BAD_VALUE] + by_tag(clean, 'livekit.log.unparsed', 'reason:')['bad_value']
+    )
     assert sum(unparsed.values()) == outcomes[UNPARSED]
 
 
@@ -115,7 +119,11 @@ MESSAGES = st.sampled_from(
 LEVELS = st.sampled_from(['INFO', 'WARNING', 'ERROR', 'DEBUG', 'weird', 30, 40, 50, 10**30, -1]) | json_values
 line_objects = st.fixed_dictionaries(
     {'level': LEVELS},
-    optional={'message': MESSAGES | json_values, 'msg': MESSAGES | json_values, 'livekit.schema': st.just(1) | json_values},
+    optional={
+        'message': MESSAGES | json_values,
+        'msg': MESSAGES | json_values,
+        'livekit.schema': st.just(1) | json_values,
+    },
 ).flatmap(lambda base: st.dictionaries(KEYS, json_values, max_size=8).map(lambda extra: {**extra, **base}))
 
 

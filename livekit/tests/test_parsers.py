@@ -4,6 +4,7 @@
 """One line -> one typed event, for every LiveKit shape. The lines are LiveKit's own: quoted from
 runs of livekit-agents 1.8.9 and @livekit/agents 1.9.0, or built from the exact format strings of
 the older wheels (1.1.5, 1.2.18); the expected values are read off the lines themselves."""
+
 import json
 
 import pytest
@@ -46,7 +47,9 @@ def python_line(message, level='INFO', name='livekit.agents', job=True, **extra)
 
 def node_line(msg, level=30, **fields):
     """A pino line as @livekit/agents writes it."""
-    return json.dumps({'level': level, 'time': 1795545368220, 'pid': 11429, 'hostname': 'host-1', **fields, 'msg': msg}).encode()
+    return json.dumps(
+        {'level': level, 'time': 1795545368220, 'pid': 11429, 'hostname': 'host-1', **fields, 'msg': msg}
+    ).encode()
 
 
 def parsed(raw):
@@ -100,7 +103,16 @@ def test_python_llm_metrics_with_cache_tokens():
 
 
 def test_python_llm_without_first_token_skips_ttft_and_duration_without_tokens():
-    line = parsed(python_line('LLM metrics', ttft=-1.0, prompt_tokens=80, prompt_cached_tokens=0, completion_tokens=0, tokens_per_second=0.0))
+    line = parsed(
+        python_line(
+            'LLM metrics',
+            ttft=-1.0,
+            prompt_tokens=80,
+            prompt_cached_tokens=0,
+            completion_tokens=0,
+            tokens_per_second=0.0,
+        )
+    )
     assert line.event.ttft is None
     assert line.event.duration is None
     assert line.event.input_tokens == 80
@@ -133,7 +145,15 @@ def test_python_realtime_metrics():
 
 
 def test_python_tts_stt_eou_interruption():
-    tts = parsed(python_line('TTS metrics', model_name='eleven_flash_v2_5', model_provider='elevenlabs', ttfb=0.0631174430000101, audio_duration=3.48))
+    tts = parsed(
+        python_line(
+            'TTS metrics',
+            model_name='eleven_flash_v2_5',
+            model_provider='elevenlabs',
+            ttfb=0.0631174430000101,
+            audio_duration=3.48,
+        )
+    )
     assert tts.event == Synthesis('eleven_flash_v2_5', 'elevenlabs', 0.0631174430000101, 3.48, None)
     stt = parsed(
         python_line(
@@ -148,7 +168,15 @@ def test_python_tts_stt_eou_interruption():
         )
     )
     assert stt.event == Transcription('nova-3', 'deepgram', 1.98)
-    eou = parsed(python_line('EOU metrics', model_name='unknown', model_provider='stt', end_of_utterance_delay=0.25, transcription_delay=0.19))
+    eou = parsed(
+        python_line(
+            'EOU metrics',
+            model_name='unknown',
+            model_provider='stt',
+            end_of_utterance_delay=0.25,
+            transcription_delay=0.19,
+        )
+    )
     assert eou.event == EndOfUtterance('unknown', 'stt', 0.25, 0.19)
     interruption = parsed(
         python_line(
@@ -170,7 +198,16 @@ def test_python_tts_stt_eou_interruption():
 
 
 def test_python_1_2_llm_metrics_without_model_fields():
-    line = parsed(python_line('LLM metrics', ttft=0.34, prompt_tokens=100, prompt_cached_tokens=0, completion_tokens=20, tokens_per_second=16.7))
+    line = parsed(
+        python_line(
+            'LLM metrics',
+            ttft=0.34,
+            prompt_tokens=100,
+            prompt_cached_tokens=0,
+            completion_tokens=20,
+            tokens_per_second=16.7,
+        )
+    )
     assert line.event == ModelRequest('llm', None, None, 100, 20, 0, 0, 0.34, 20 / 16.7)
 
 
@@ -179,7 +216,8 @@ def test_python_1_2_llm_metrics_without_model_fields():
     [
         # the f-strings of livekit-agents 1.1.5 metrics/utils.py, including the double space
         (
-            'LLM metrics: ttft=0.34, input_tokens=100,  cached_input_tokens=64, output_tokens=20, tokens_per_second=16.70',
+            'LLM metrics: ttft=0.34, input_tokens=100,  cached_input_tokens=64, output_tokens=20, '
+            'tokens_per_second=16.70',
             ModelRequest('llm', None, None, 100, 20, 64, 0, 0.34, 20 / 16.7),
         ),
         (
@@ -187,7 +225,8 @@ def test_python_1_2_llm_metrics_without_model_fields():
             ModelRequest('llm', None, None, 50, 0, 0, 0, None, None),
         ),
         (
-            'RealtimeModel metrics: ttft=0.51, input_tokens=300, cached_input_tokens=0, output_tokens=90, total_tokens=390, tokens_per_second=30.00',
+            'RealtimeModel metrics: ttft=0.51, input_tokens=300, cached_input_tokens=0, output_tokens=90, '
+            'total_tokens=390, tokens_per_second=30.00',
             ModelRequest('realtime', None, None, 300, 90, 0, 0, 0.51, 3.0),
         ),
         ('TTS metrics: ttfb=0.2345678, audio_duration=2.50', Synthesis(None, None, 0.2345678, 2.5, None)),
@@ -258,7 +297,12 @@ def test_python_1_1_values_inside_the_message(message, expected):
             {},
             ProviderError('llm', True, None, 'openai'),
         ),
-        ('livekit.plugins.google.llm.LLM timed out, switching to next LLM', 'WARNING', {}, ProviderError('llm', True, None, 'google')),
+        (
+            'livekit.plugins.google.llm.LLM timed out, switching to next LLM',
+            'WARNING',
+            {},
+            ProviderError('llm', True, None, 'google'),
+        ),
         (
             'livekit.plugins.cartesia.tts.TTS error, switching to next TTS',
             'WARNING',
@@ -295,13 +339,15 @@ def test_python_1_1_values_inside_the_message(message, expected):
         # 1.1.5 names both pipeline tasks `_inference_task` (tracebacks of a 1.1.5 run, shortened)
         (
             'Error in _inference_task\nTraceback (most recent call last):\n'
-            '  File "/venv/lib/python3.13/site-packages/livekit/agents/llm/llm.py", line 148, in _main_task\n'
-            '    return await self._run()\nlivekit.agents._exceptions.APIConnectionError: Connection error.\n\n'
-            'The above exception was the direct cause of the following exception:\n\nTraceback (most recent call last):\n'
-            '  File "/venv/lib/python3.13/site-packages/livekit/agents/utils/log.py", line 16, in async_fn_logs\n'
-            '  File "/venv/lib/python3.13/site-packages/livekit/agents/voice/generation.py", line 85, in _inference_task\n'
-            '  File "/venv/lib/python3.13/site-packages/livekit/agents/voice/agent.py", line 356, in llm_node\n'
-            '  File "/venv/lib/python3.13/site-packages/livekit/agents/llm/llm.py", line 157, in _main_task\n'
+            '  File "/venv/site-packages/livekit/agents/llm/llm.py", line 148, in _main_task\n'
+            '    return await self._run()\n'
+            'livekit.agents._exceptions.APIConnectionError: Connection error.\n\n'
+            'The above exception was the direct cause of the following exception:\n\n'
+            'Traceback (most recent call last):\n'
+            '  File "/venv/site-packages/livekit/agents/utils/log.py", line 16, in async_fn_logs\n'
+            '  File "/venv/site-packages/livekit/agents/voice/generation.py", line 85, in _inference_task\n'
+            '  File "/venv/site-packages/livekit/agents/voice/agent.py", line 356, in llm_node\n'
+            '  File "/venv/site-packages/livekit/agents/llm/llm.py", line 157, in _main_task\n'
             'livekit.agents._exceptions.APIConnectionError: failed to generate LLM completion after 4 attempts',
             'ERROR',
             {},
@@ -309,13 +355,15 @@ def test_python_1_1_values_inside_the_message(message, expected):
         ),
         (
             'Error in _inference_task\nTraceback (most recent call last):\n'
-            '  File "/venv/lib/python3.13/site-packages/livekit/agents/tts/tts.py", line 471, in __anext__\n'
-            'StopAsyncIteration\n\nDuring handling of the above exception, another exception occurred:\n\n'
+            '  File "/venv/site-packages/livekit/agents/tts/tts.py", line 471, in __anext__\n'
+            'StopAsyncIteration\n\n'
+            'During handling of the above exception, another exception occurred:\n\n'
             'Traceback (most recent call last):\n'
-            '  File "/venv/lib/python3.13/site-packages/livekit/agents/voice/generation.py", line 147, in _inference_task\n'
-            '  File "/venv/lib/python3.13/site-packages/livekit/agents/voice/agent.py", line 385, in tts_node\n'
-            '  File "/venv/lib/python3.13/site-packages/livekit/agents/tts/stream_adapter.py", line 103, in _synthesize\n'
-            '  File "/venv/lib/python3.13/site-packages/livekit/agents/tts/tts.py", line 206, in _main_task\n'
+            '  File "/venv/site-packages/livekit/agents/voice/generation.py", line 147, '
+            'in _inference_task\n'
+            '  File "/venv/site-packages/livekit/agents/voice/agent.py", line 385, in tts_node\n'
+            '  File "/venv/site-packages/livekit/agents/tts/stream_adapter.py", line 103, in _synthesize\n'
+            '  File "/venv/site-packages/livekit/agents/tts/tts.py", line 206, in _main_task\n'
             '  File "/app/providers.py", line 69, in check\n'
             'livekit.agents._exceptions.APIStatusError: Service Unavailable (status_code=503, retryable=True)',
             'ERROR',
@@ -336,7 +384,10 @@ def test_python_provider_error_lines(message, level, extra, expected):
         # the same failures are already counted on their own lines
         ('all LLMs are unavailable, retrying..', 'ERROR'),
         ('AgentSession is closing due to unrecoverable error: Connection error.', 'ERROR'),
-        ('livekit.plugins.openai.llm.LLM failed after sending chunk, skip retrying. Set `retry_on_chunk_sent`', 'ERROR'),
+        (
+            'livekit.plugins.openai.llm.LLM failed after sending chunk, skip retrying. Set `retry_on_chunk_sent`',
+            'ERROR',
+        ),
         ('TTS failed after partial audio was already sent to the user, skip retrying.', 'ERROR'),
         # not a model provider
         ('failed to connect to livekit, retrying in 2s', 'WARNING'),
@@ -394,8 +445,9 @@ def test_python_session_closed_and_job_request():
     assert (request.job_id, request.room, request.agent_name) == ('AJ_x', 'call-1', 'support-agent')
     # before 1.6 job lines had no room, and the job request named it `room_name` (verified 1.1.5, 1.2.18)
     older = parsed(
-        b'{"message": "received job request", "level": "INFO", "name": "livekit.agents", "job_id": "AJ_SU8S896NxfEj", '
-        b'"dispatch_id": "AD_uFWXEwwisq9D", "room_name": "call-0335da54", "agent_name": "support-agent", "resuming": false, '
+        b'{"message": "received job request", "level": "INFO", "name": "livekit.agents", '
+        b'"job_id": "AJ_SU8S896NxfEj", "dispatch_id": "AD_uFWXEwwisq9D", "room_name": "call-0335da54", '
+        b'"agent_name": "support-agent", "resuming": false, '
         b'"timestamp": "2026-11-24T20:37:20.695167+00:00"}'
     )
     assert (older.job_id, older.room, older.agent_name) == ('AJ_SU8S896NxfEj', 'call-0335da54', 'support-agent')
@@ -462,9 +514,13 @@ def test_node_realtime_tts_stt_eou_interruption():
     )
     assert realtime.event == ModelRequest('realtime', None, None, 300, 90, 10, 0, None, 3.0)
     assert realtime.job_id == 'AJ_n'
-    assert parsed(node_line('TTS metrics', ttfbMs=120.5, audioDurationMs=2500)).event == Synthesis(None, None, 0.1205, 2.5, None)
+    assert parsed(node_line('TTS metrics', ttfbMs=120.5, audioDurationMs=2500)).event == Synthesis(
+        None, None, 0.1205, 2.5, None
+    )
     assert parsed(node_line('STT metrics', audioDurationMs=1980)).event == Transcription(None, None, 1.98)
-    eou = parsed(node_line('EOU metrics', endOfUtteranceDelayMs=500, transcriptionDelayMs=300, onUserTurnCompletedDelayMs=1))
+    eou = parsed(
+        node_line('EOU metrics', endOfUtteranceDelayMs=500, transcriptionDelayMs=300, onUserTurnCompletedDelayMs=1)
+    )
     assert eou.event == EndOfUtterance(None, None, 0.5, 0.3)
     interruption = parsed(
         node_line(
@@ -483,7 +539,9 @@ def test_node_realtime_tts_stt_eou_interruption():
 def test_node_session_lines_and_levels():
     closed = parsed(node_line('AgentSession closed', jobId='AJ_n', reason='participant_disconnected', error=None))
     assert closed.event == SessionClosed('participant_disconnected')
-    request = parsed(node_line('received job request', jobId='AJ_n', room_id='RM_1', resuming=False, agentName='my-agent'))
+    request = parsed(
+        node_line('received job request', jobId='AJ_n', room_id='RM_1', resuming=False, agentName='my-agent')
+    )
     assert (request.event, request.agent_name) == (JobRequest(), 'my-agent')
     for level in (10, 20, 30, 40, 50, 60):
         line = parsed(node_line('anything', level=level))
@@ -495,15 +553,50 @@ def test_node_session_lines_and_levels():
 @pytest.mark.parametrize(
     'msg, level, fields, expected',
     [
-        ('failed to generate LLM completion, retrying in 2000ms', 40, {'llm': 'openai.LLM', 'attempt': 1}, ProviderError('llm', True, None, 'openai')),
-        ('failed to recognize speech, retrying in 100ms', 40, {'stt': 'deepgram.STT'}, ProviderError('stt', True, None, 'deepgram')),
-        ('failed to synthesize speech, retrying in 100ms', 40, {'tts': 'cartesia.TTS'}, ProviderError('tts', True, None, 'cartesia')),
-        ('failed to generate TTS completion, retrying in 100ms', 40, {'tts': 'elevenlabs.TTS'}, ProviderError('tts', True, None, 'elevenlabs')),
+        (
+            'failed to generate LLM completion, retrying in 2000ms',
+            40,
+            {'llm': 'openai.LLM', 'attempt': 1},
+            ProviderError('llm', True, None, 'openai'),
+        ),
+        (
+            'failed to recognize speech, retrying in 100ms',
+            40,
+            {'stt': 'deepgram.STT'},
+            ProviderError('stt', True, None, 'deepgram'),
+        ),
+        (
+            'failed to synthesize speech, retrying in 100ms',
+            40,
+            {'tts': 'cartesia.TTS'},
+            ProviderError('tts', True, None, 'cartesia'),
+        ),
+        (
+            'failed to generate TTS completion, retrying in 100ms',
+            40,
+            {'tts': 'elevenlabs.TTS'},
+            ProviderError('tts', True, None, 'elevenlabs'),
+        ),
         ('failed, switching to next LLM', 40, {'llm': 'openai.LLM'}, ProviderError('llm', True, None, 'openai')),
         ('timed out, switching to next LLM', 40, {'llm': 'google.LLM'}, ProviderError('llm', True, None, 'google')),
-        ('STT failed, switching to next provider', 40, {'stt': 'deepgram.STT'}, ProviderError('stt', True, None, 'deepgram')),
-        ('TTS failed, switching to next instance', 40, {'tts': 'cartesia.TTS'}, ProviderError('tts', True, None, 'cartesia')),
-        ('error in llm node', 50, {'error': {'type': 'Error', 'message': 'boom', 'stack': '...'}}, ProviderError('llm', False, None, None)),
+        (
+            'STT failed, switching to next provider',
+            40,
+            {'stt': 'deepgram.STT'},
+            ProviderError('stt', True, None, 'deepgram'),
+        ),
+        (
+            'TTS failed, switching to next instance',
+            40,
+            {'tts': 'cartesia.TTS'},
+            ProviderError('tts', True, None, 'cartesia'),
+        ),
+        (
+            'error in llm node',
+            50,
+            {'error': {'type': 'Error', 'message': 'boom', 'stack': '...'}},
+            ProviderError('llm', False, None, None),
+        ),
     ],
 )
 def test_node_provider_error_lines(msg, level, fields, expected):
@@ -514,11 +607,20 @@ def test_node_provider_error_lines(msg, level, fields, expected):
 
 
 def companion(event, **fields):
-    return python_line(f'livekit.datadog {event}', name='livekit.plugins.datadog', **{'livekit.event': event, 'livekit.schema': 1}, **fields)
+    return python_line(
+        f'livekit.datadog {event}',
+        name='livekit.plugins.datadog',
+        **{'livekit.event': event, 'livekit.schema': 1},
+        **fields,
+    )
 
 
 def test_companion_records():
-    start = parsed(companion('session_start', service='support-bot', sdk_version='1.8.9', plugin_version='0.1.0', language='python'))
+    start = parsed(
+        companion(
+            'session_start', service='support-bot', sdk_version='1.8.9', plugin_version='0.1.0', language='python'
+        )
+    )
     assert (start.companion, start.service) == (True, 'support-bot')
     llm = parsed(
         companion(
@@ -541,11 +643,34 @@ def test_companion_records():
     )
     # the companion's measured duration wins over the derived one
     assert llm.event == ModelRequest('llm', 'gpt-4.1', 'openai', 1200, 40, 1024, 0, 0.2, 0.81)
-    tts = parsed(companion('tts_request', model='sonic-2', provider='cartesia', ttfb=0.1, duration=0.4, audio_duration=2.0, characters_count=42))
+    tts = parsed(
+        companion(
+            'tts_request',
+            model='sonic-2',
+            provider='cartesia',
+            ttfb=0.1,
+            duration=0.4,
+            audio_duration=2.0,
+            characters_count=42,
+        )
+    )
     assert tts.event == Synthesis('sonic-2', 'cartesia', 0.1, 2.0, 42)
-    assert parsed(companion('turn', role='user', item_id='item_1', interrupted=False)).event == CompanionTurn('user', None)
-    assert parsed(companion('turn', role='assistant', item_id='item_2', e2e_latency=0.72)).event == CompanionTurn('assistant', 0.72)
-    error = parsed(companion('error', error_kind='tts', model='sonic-2', provider='cartesia', recoverable=True, error_type='APIStatusError'))
+    assert parsed(companion('turn', role='user', item_id='item_1', interrupted=False)).event == CompanionTurn(
+        'user', None
+    )
+    assert parsed(companion('turn', role='assistant', item_id='item_2', e2e_latency=0.72)).event == CompanionTurn(
+        'assistant', 0.72
+    )
+    error = parsed(
+        companion(
+            'error',
+            error_kind='tts',
+            model='sonic-2',
+            provider='cartesia',
+            recoverable=True,
+            error_type='APIStatusError',
+        )
+    )
     assert error.event == ProviderError('tts', True, 'sonic-2', 'cartesia')
     end = parsed(
         companion(
@@ -566,7 +691,11 @@ def test_companion_records():
 
 
 def test_companion_record_of_an_unknown_schema_is_not_read():
-    line = parsed(python_line('livekit.datadog llm_request', **{'livekit.event': 'llm_request', 'livekit.schema': 2}, prompt_tokens=5))
+    line = parsed(
+        python_line(
+            'livekit.datadog llm_request', **{'livekit.event': 'llm_request', 'livekit.schema': 2}, prompt_tokens=5
+        )
+    )
     assert (line.event, line.rejected) == (None, 'unknown_schema')
 
 
@@ -622,7 +751,16 @@ def test_a_wrong_value_in_a_known_field_rejects_the_event_but_not_the_line(field
 
 
 def test_null_means_not_reported():
-    line = parsed(python_line('LLM metrics', ttft=None, prompt_tokens=10, prompt_cached_tokens=None, completion_tokens=5, tokens_per_second=None))
+    line = parsed(
+        python_line(
+            'LLM metrics',
+            ttft=None,
+            prompt_tokens=10,
+            prompt_cached_tokens=None,
+            completion_tokens=5,
+            tokens_per_second=None,
+        )
+    )
     assert line.event == ModelRequest('llm', None, None, 10, 5, 0, 0, None, None)
 
 
@@ -632,10 +770,16 @@ def test_python_nan_and_infinity_literals_reject_the_values_not_the_line():
         raw = python_line('TTS metrics', ttfb=0.5, audio_duration=1.0).replace(b'"ttfb": 0.5', b'"ttfb": ' + literal)
         line = parsed(raw)
         assert (line.event, line.rejected, line.level) == (None, 'bad_value', 'INFO')
-    raw = python_line('TTS metrics', ttfb=0.5, audio_duration=1.0).replace(b'"code.line.number": 30', b'"code.line.number": NaN')
+    raw = python_line('TTS metrics', ttfb=0.5, audio_duration=1.0).replace(
+        b'"code.line.number": 30', b'"code.line.number": NaN'
+    )
     assert parsed(raw).event == Synthesis(None, None, 0.5, 1.0, None)
 
 
 def test_inline_values_that_do_not_parse_are_bad_values():
-    for message in ('LLM metrics: ttft=abc, input_tokens=1', 'TTS metrics: ttfb', 'EOU metrics: end_of_utterance_delay=nan, transcription_delay=0.1'):
+    for message in (
+        'LLM metrics: ttft=abc, input_tokens=1',
+        'TTS metrics: ttfb',
+        'EOU metrics: end_of_utterance_delay=nan, transcription_delay=0.1',
+    ):
         assert parsed(python_line(message)).rejected == 'bad_value'

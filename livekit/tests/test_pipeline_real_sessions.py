@@ -8,6 +8,7 @@ real worker, with scripted audio, local providers and injected provider failures
 stdout is the log we read, and `totals.json` holds what LiveKit itself counted (metrics events,
 error and close events, session.history). Nothing expected here comes from our parser.
 """
+
 import json
 import math
 import time
@@ -153,7 +154,9 @@ def test_close_reasons_match_livekit_close_events(debug_run, aggregator, datadog
     assert {r['job_id']: r['close_reason'] for r in records} == {
         job_id: job['close_reason'] for job_id, job in totals['jobs'].items()
     }
-    assert totals_by_tag(aggregator, 'livekit.conversations.ended', 'close_reason') == totals['overall']['close_reasons']
+    assert (
+        totals_by_tag(aggregator, 'livekit.conversations.ended', 'close_reason') == totals['overall']['close_reasons']
+    )
     # a close line ends its conversation: the job's later lines (process exiting, ...) never reopen it
     assert metric_total(aggregator, 'livekit.conversations.started') == len(totals['jobs'])
     for record in records:
@@ -194,7 +197,9 @@ def test_latencies_hold_exactly_what_livekit_logged(info_run, aggregator, datado
     assert bucket_counts(aggregator, 'livekit.eou.end_of_utterance_delay') == logged_bucket_counts(
         logged['eou_end_of_utterance_delay']
     )
-    assert bucket_counts(aggregator, 'livekit.eou.transcription_delay') == logged_bucket_counts(logged['eou_transcription_delay'])
+    assert bucket_counts(aggregator, 'livekit.eou.transcription_delay') == logged_bucket_counts(
+        logged['eou_transcription_delay']
+    )
     assert metric_total(aggregator, 'livekit.tts.audio_duration') == pytest.approx(sum(logged['tts_audio_duration']))
     assert metric_total(aggregator, 'livekit.stt.audio_duration') == pytest.approx(sum(logged['stt_audio_duration']))
 
@@ -321,10 +326,16 @@ def test_companion_conversations_match_session_history_and_close_events(companio
         record = by_job[job_id]
         # turns from session.history and the close reason from the close event, even at INFO
         assert (record['turns'], record['close_reason']) == (job['user_turns'], job['close_reason']), job_id
-        assert (record['service'], record['room'], record['agent_name']) == ('support-bot', job['room'], job['agent_name'])
+        assert (record['service'], record['room'], record['agent_name']) == (
+            'support-bot',
+            job['room'],
+            job['agent_name'],
+        )
         assert 'trace_id' not in record  # no OTel tracer provider in these sessions
     assert metric_total(aggregator, 'livekit.turns.user') == totals['overall']['user_turns']
-    assert totals_by_tag(aggregator, 'livekit.conversations.ended', 'close_reason') == totals['overall']['close_reasons']
+    assert (
+        totals_by_tag(aggregator, 'livekit.conversations.ended', 'close_reason') == totals['overall']['close_reasons']
+    )
 
 
 # -- committed captures of older releases (producers/capture_old_versions.py) ---------------------
@@ -358,7 +369,10 @@ def test_captures_of_older_releases_match_livekit(capture, aggregator, datadog_a
     for kind, metric in (('llm_error', 'llm.errors'), ('tts_error', 'tts.errors'), ('stt_error', 'stt.errors')):
         counts = totals['overall']['errors'].get(kind, {'recoverable': 0, 'unrecoverable': 0})
         submitted = totals_by_tag(aggregator, f'livekit.{metric}', 'recoverable')
-        assert (submitted.get('true', 0), submitted.get('false', 0)) == (counts['recoverable'], counts['unrecoverable']), kind
+        assert (submitted.get('true', 0), submitted.get('false', 0)) == (
+            counts['recoverable'],
+            counts['unrecoverable'],
+        ), kind
     assert {r['job_id']: r['turns'] for r in records} == {j: job['eou_events'] for j, job in totals['jobs'].items()}
     assert {r['job_id']: r.get('room') for r in records} == {j: job['room'] for j, job in totals['jobs'].items()}
     # up to 1.1.5 the values are inside the message: f'ttft={ttft:.2f}', f'ttfb={ttfb}'
@@ -396,13 +410,20 @@ def check_node_capture(lines, totals, aggregator, datadog_agent):
     assert metric_total(aggregator, 'livekit.interruptions') == overall['interruptions']
     # logMetrics rounds audio durations to whole milliseconds
     logged = overall['latencies_logged_ms']
-    assert metric_total(aggregator, 'livekit.tts.audio_duration') == pytest.approx(sum(logged['tts_audio_duration']) / 1000)
-    assert metric_total(aggregator, 'livekit.stt.audio_duration') == pytest.approx(sum(logged['stt_audio_duration']) / 1000)
+    assert metric_total(aggregator, 'livekit.tts.audio_duration') == pytest.approx(
+        sum(logged['tts_audio_duration']) / 1000
+    )
+    assert metric_total(aggregator, 'livekit.stt.audio_duration') == pytest.approx(
+        sum(logged['stt_audio_duration']) / 1000
+    )
+
     def seconds(values):
         # -1 ms: no first token or byte
         return [v / 1000 for v in values if v != -1]
 
-    assert bucket_counts(aggregator, 'livekit.llm.ttft') == logged_bucket_counts(seconds(logged['llm_ttft'] + logged['realtime_ttft']))
+    assert bucket_counts(aggregator, 'livekit.llm.ttft') == logged_bucket_counts(
+        seconds(logged['llm_ttft'] + logged['realtime_ttft'])
+    )
     assert bucket_counts(aggregator, 'livekit.tts.ttfb') == logged_bucket_counts(seconds(logged['tts_ttfb']))
     assert bucket_counts(aggregator, 'livekit.eou.end_of_utterance_delay') == logged_bucket_counts(
         seconds(logged['eou_end_of_utterance_delay'])
@@ -412,9 +433,14 @@ def check_node_capture(lines, totals, aggregator, datadog_agent):
     assert (llm.get('true', 0), llm.get('false', 0)) == (errors['llm_error']['recoverable'], llm_failures)
     # Node emits no error event for a TTS or STT retry, but logs each failed attempt
     decoded = [json.loads(line) for line in lines]
-    for kind, texts in (('tts', ('failed to generate TTS completion', 'failed to synthesize speech')), ('stt', ('failed to recognize speech',))):
+    for kind, texts in (
+        ('tts', ('failed to generate TTS completion', 'failed to synthesize speech')),
+        ('stt', ('failed to recognize speech',)),
+    ):
         retries = sum(1 for r in decoded if r['level'] == 40 and str(r.get('msg')).startswith(texts))
-        assert totals_by_tag(aggregator, f'livekit.{kind}.errors', 'recoverable') == ({'true': retries} if retries else {})
+        assert totals_by_tag(aggregator, f'livekit.{kind}.errors', 'recoverable') == (
+            {'true': retries} if retries else {}
+        )
 
     # turns from EOU lines, or realtime responses in a realtime conversation; close reasons at INFO
     assert {r['job_id']: (r['turns'], r['close_reason']) for r in records} == {

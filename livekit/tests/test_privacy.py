@@ -4,6 +4,7 @@
 """At DEBUG, LiveKit writes what users and the agent said into the log (`lk.pii.*` fields). None of
 it, and no job id or room name, may become a metric name or tag; no transcript may leave in a
 record. Checked on real DEBUG logs from the generator's worker, with and without the companion."""
+
 import json
 import time
 
@@ -57,7 +58,9 @@ def debug_log(request):
 def test_no_private_value_job_id_or_room_in_metrics_or_records(debug_log, aggregator, datadog_agent):
     records = [json.loads(line) for line in debug_log]
     private = private_values(records)
-    texts = {r['lk.pii.text'] for r in records if r.get('message') == 'conversation_item_added' and r.get('lk.pii.text')}
+    texts = {
+        r['lk.pii.text'] for r in records if r.get('message') == 'conversation_item_added' and r.get('lk.pii.text')
+    }
     assert texts and len(private) >= len(texts), 'the DEBUG log carries transcripts'
     identifiers = {r[key] for r in records for key in ('job_id', 'room', 'room_id') if isinstance(r.get(key), str)}
     assert any(i.startswith('AJ_') for i in identifiers) and any(i.startswith('call-') for i in identifiers)

@@ -11,6 +11,7 @@ their metrics, not in conversation stats. At most `max_open` are tracked; beyond
 idle longest end early (close reason `evicted`). Open conversations survive restarts through
 `dump` / `restore`.
 """
+
 import heapq
 import re
 
@@ -322,7 +323,9 @@ class Conversations:
             raise ValueError('unknown state version')
         opened = [Conversation.load(values) for values in _list(state.get('open'))]
         ended = _list(state.get('ended'))
-        if not all(type(item) is list and len(item) == 2 and type(item[0]) is str and type(item[1]) is bool for item in ended):
+        if not all(
+            type(item) is list and len(item) == 2 and type(item[0]) is str and type(item[1]) is bool for item in ended
+        ):
             raise ValueError('ended jobs')
         clock = state.get('clock')
         if type(clock) is not list or len(clock) != 2 or not all(v is None or type(v) in (int, float) for v in clock):

@@ -8,6 +8,7 @@ percentile read in Datadog (the Agent interpolates inside a bucket) is within 4 
 Zeros go to a [0, 0] bucket. The buckets carry no bound tags: they are submitted with
 `monotonic=False`, so the Agent adds each count to the distribution as it arrives.
 """
+
 import math
 
 BUCKETS_PER_DECADE = 60

@@ -6,6 +6,7 @@
 They are Python job lines with `message` `livekit.datadog <event>`, `livekit.event` and
 `livekit.schema`; every duration is in seconds and absent values are omitted.
 """
+
 from .events import (
     CompanionConversation,
     CompanionStart,
@@ -34,7 +35,9 @@ LLM_KEYS = LLMKeys(
     duration='duration',
     **_MODEL,
 )
-REALTIME_KEYS = LLMKeys('input_tokens', 'output_tokens', 'input_cached_tokens', None, 'ttft', None, duration='duration', **_MODEL)
+REALTIME_KEYS = LLMKeys(
+    'input_tokens', 'output_tokens', 'input_cached_tokens', None, 'ttft', None, duration='duration', **_MODEL
+)
 TTS_KEYS = TTSKeys('ttfb', 'audio_duration', characters='characters_count', **_MODEL)
 STT_KEYS = STTKeys('audio_duration', **_MODEL)
 EOU_KEYS = EOUKeys('end_of_utterance_delay', 'transcription_delay', **_MODEL)

@@ -9,6 +9,7 @@ Node, pre-1.1.6 inline values and companion records share one reader per kind; t
 
 Events are slotted dataclasses: one is built for most lines, so they stay cheap.
 """
+
 from dataclasses import dataclass
 from typing import NamedTuple
 

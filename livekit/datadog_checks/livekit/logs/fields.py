@@ -10,7 +10,8 @@ One rule for every known field, so a corrupt line can never corrupt a total:
   token count) raises `BadValue`, and the caller drops the whole event: the line still counts
   in `livekit.log.lines`, and in `livekit.log.unparsed` with `reason:bad_value`.
 """
-from datetime import datetime, timezone
+
+from datetime import UTC, datetime
 
 # Far above any real request (the largest context windows are a few million tokens) and far
 # below what would swamp a total.
@@ -110,7 +111,7 @@ def epoch_seconds(value):
         except ValueError:
             return None
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
+            moment = moment.replace(tzinfo=UTC)
         seconds = moment.timestamp()
     elif kind is int or kind is float:
         seconds = value / 1000

@@ -10,6 +10,7 @@ Unlike Python, Node writes `LLM metrics` for a request that got no response at a
 Job lines carry `jobID` (job runner) or `jobId` (JobContext); `received job request` carries
 `agentName`.
 """
+
 from .events import (
     EOUKeys,
     Interruptions,
@@ -39,11 +40,12 @@ MS = 0.001
 LLM_KEYS = LLMKeys(
     'inputTokens', 'outputTokens', 'promptCachedTokens', 'cacheCreationTokens', 'ttftMs', 'tokensPerSecond', scale=MS
 )
-REALTIME_KEYS = LLMKeys('input_tokens', 'output_tokens', 'cached_input_tokens', None, 'ttftMs', 'tokens_per_second', scale=MS)
+REALTIME_KEYS = LLMKeys(
+    'input_tokens', 'output_tokens', 'cached_input_tokens', None, 'ttftMs', 'tokens_per_second', scale=MS
+)
 TTS_KEYS = TTSKeys('ttfbMs', 'audioDurationMs', scale=MS)
 STT_KEYS = STTKeys('audioDurationMs', scale=MS)
 EOU_KEYS = EOUKeys('endOfUtteranceDelayMs', 'transcriptionDelayMs', scale=MS)
-
 
 
 def read_llm(obj):

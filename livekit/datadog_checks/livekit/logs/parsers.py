@@ -7,6 +7,7 @@ The shape of the line decides the SDK: Python's JsonFormatter writes a string `l
 `message`; Node's pino writes a numeric `level` and `msg`. Each format module knows its key names,
 units and message texts; this module only decodes, sorts and records why a line was rejected.
 """
+
 import json as stdlib_json
 
 from datadog_checks.base.utils.serialization import json

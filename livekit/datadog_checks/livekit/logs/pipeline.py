@@ -7,6 +7,7 @@
 accumulated since the previous flush through the check. Counts are summed per run; latencies go
 out as distribution buckets (`distributions.py`).
 """
+
 import logging
 
 from ..conversations import EVICTED, Conversations, close_reason_tag
@@ -210,7 +211,9 @@ class LogPipeline:
 
     def _on_interruptions(self, event, line, conversation, agent_name):
         if event.count:
-            self._count('interruptions', self._tags(agent_name, event.model, event.provider, line.language), event.count)
+            self._count(
+                'interruptions', self._tags(agent_name, event.model, event.provider, line.language), event.count
+            )
 
     def _on_no_response(self, event, line, conversation, agent_name):
         # after retry lines, the request failed for good; else it may have been cancelled

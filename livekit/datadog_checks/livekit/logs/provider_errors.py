@@ -16,6 +16,7 @@ user, skip retrying.` (the error is then raised into `_tts_inference_task`, whic
 `AgentSession is closing due to unrecoverable error` (after the failures that caused it).
 Node logs no line of its own for a TTS or STT call that gives up, so those are not seen there.
 """
+
 from typing import NamedTuple
 
 from .events import LLM, REALTIME, STT, TTS, ProviderError

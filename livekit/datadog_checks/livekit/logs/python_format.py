@@ -9,6 +9,7 @@ extra fields (1.1.6+), and the same with `model_name` / `model_provider` (1.2.12
 fields later. Job lines forwarded by the worker carry `job_id`, `room`, `room_id`, `agent_name`.
 An exception logged in a job process has its traceback after a newline in `message`.
 """
+
 from . import companion_format
 from .events import (
     EOUKeys,
@@ -45,9 +46,17 @@ _PROBLEM_LEVELS = frozenset(('WARNING', 'ERROR', 'CRITICAL'))
 
 _MODEL = {'model': 'model_name', 'provider': 'model_provider'}
 LLM_KEYS = LLMKeys(
-    'prompt_tokens', 'completion_tokens', 'prompt_cached_tokens', 'cache_creation_tokens', 'ttft', 'tokens_per_second', **_MODEL
+    'prompt_tokens',
+    'completion_tokens',
+    'prompt_cached_tokens',
+    'cache_creation_tokens',
+    'ttft',
+    'tokens_per_second',
+    **_MODEL,
 )
-REALTIME_KEYS = LLMKeys('input_tokens', 'output_tokens', 'cached_input_tokens', None, 'ttft', 'tokens_per_second', **_MODEL)
+REALTIME_KEYS = LLMKeys(
+    'input_tokens', 'output_tokens', 'cached_input_tokens', None, 'ttft', 'tokens_per_second', **_MODEL
+)
 TTS_KEYS = TTSKeys('ttfb', 'audio_duration', **_MODEL)
 STT_KEYS = STTKeys('audio_duration', **_MODEL)
 EOU_KEYS = EOUKeys('end_of_utterance_delay', 'transcription_delay', **_MODEL)
@@ -61,7 +70,9 @@ MESSAGES = {
     'STT metrics': (lambda obj: read_transcription(obj, STT_KEYS), False),
     'EOU metrics': (lambda obj: read_end_of_utterance(obj, EOU_KEYS), False),
     'Interruption metrics': (
-        lambda obj: Interruptions(count(obj, 'num_interruptions'), text(obj, 'model_name'), text(obj, 'model_provider')),
+        lambda obj: Interruptions(
+            count(obj, 'num_interruptions'), text(obj, 'model_name'), text(obj, 'model_provider')
+        ),
         False,
     ),
     'session closed': (lambda obj: SessionClosed(text(obj, 'reason')), False),
