@@ -8,7 +8,8 @@ companion's `conversation` record, at a close line, or `idle_timeout` seconds af
 Idle time is measured on the clock of the lines read; when no newer line arrives, that clock moves
 on with the wall clock. An ended conversation is never reopened: its late lines still count in
 their metrics, not in conversation stats. At most `max_open` are tracked; beyond that the ones
-idle longest end early (close reason `evicted`). Open conversations survive restarts through
+idle longest end early (close reason `evicted`), and the last `max_open` ended job ids are
+remembered so their late lines never reopen them. Open conversations survive restarts through
 `dump` / `restore`.
 """
 
