@@ -36,8 +36,10 @@ READ_BLOCK_BYTES = 1024 * 1024
 FINISH_LINE_BLOCK_BYTES = 64 * 1024
 MAX_FILES = 10000
 ROTATED_IDLE_SECONDS = 300
+DONE_RETENTION_SECONDS = 3600
 MAX_COPY_CANDIDATES = 100
 START_POSITIONS = ('end', 'beginning')
+COMPRESSED_SUFFIXES = ('.gz', '.bz2', '.xz', '.zst', '.zip', '.lz4')
 
 
 @dataclass
@@ -58,20 +60,26 @@ class TailStats:
 
 
 class _File:
-    __slots__ = ('path', 'key', 'offset', 'size', 'mtime', 'fp', 'fp_len', 'skip', 'rotated', 'matched', 'framer')
+    __slots__ = (
+        'path', 'key', 'offset', 'size', 'mtime', 'read_mtime', 'fp', 'fp_len', 'skip', 'rotated', 'done', 'matched',
+        'framer', 'source',
+    )
 
     def __init__(self, path, key, framer):
         self.path = path
         self.key = key  # (st_dev, st_ino)
         self.offset = 0  # where the next line starts (inside an oversized line when `skip`)
         self.size = 0  # at the last stat, for the backlog
-        self.mtime = 0.0
+        self.mtime = 0.0  # at the last stat
+        self.read_mtime = 0.0  # when it was last read: a copy of it made later is at least as recent
         self.fp = None  # hash of the first `fp_len` bytes
         self.fp_len = 0
         self.skip = False  # the offset is inside an oversized line: discard up to its newline
         self.rotated = False  # moved away from its path: read before the files still in place
+        self.done = False  # a rotated file read to its end and idle: kept only so it is not taken for new
         self.matched = True  # matched by a pattern in the last poll
         self.framer = framer
+        self.source = None  # while reconciling: the known file this new one is a copy of
 
     def reset(self, framer):
         self.offset = 0
@@ -89,16 +97,58 @@ class _File:
             'offset': self.offset,
             'size': self.size,
             'mtime': self.mtime,
+            'read_mtime': self.read_mtime,
             'fp': self.fp,
             'fp_len': self.fp_len,
             'skip': self.skip,
             'rotated': self.rotated,
+            'done': self.done,
             'framing': self.framer.dump(),
         }
 
 
-def _fingerprint(head):
-    return hashlib.blake2b(head, digest_size=16).hexdigest()
+class _Head:
+    """The first bytes of a file, which identify it: the NULs of a hole it starts with (a writer that
+    kept its offset after a copytruncate) are counted, not compared, so that two files that both
+    start with a hole are still told apart by what follows."""
+
+    __slots__ = ('nuls', 'data')
+
+    def __init__(self, fd):
+        self.data = os.pread(fd, FINGERPRINT_BYTES, 0)
+        self.nuls = 0
+        while self.data[:1] == b'\0':
+            rest = self.data.lstrip(b'\0')
+            self.nuls += len(self.data) - len(rest)
+            if rest:
+                self.data = rest + os.pread(fd, FINGERPRINT_BYTES - len(rest), self.nuls + len(rest))
+                break
+            try:
+                self.nuls = max(self.nuls, os.lseek(fd, self.nuls, os.SEEK_DATA))  # skip a sparse hole
+            except OSError:
+                pass  # ENXIO: the hole runs to the end of the file
+            self.data = os.pread(fd, FINGERPRINT_BYTES, self.nuls)
+
+    @property
+    def size(self):
+        return self.nuls + len(self.data)
+
+    def fingerprint(self, length=None):
+        """Hash of the first `length` bytes (all by default); None when the file is shorter."""
+        if length is None:
+            length = self.size
+        elif length > self.size:
+            return None
+        nuls = min(self.nuls, length)
+        return hashlib.blake2b(b'%d:%s' % (nuls, self.data[: length - nuls]), digest_size=16).hexdigest()
+
+
+def _head(path):
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        return _Head(fd)
+    finally:
+        os.close(fd)
 
 
 def _reason(error):
@@ -132,6 +182,7 @@ class LogTailer:
         self._first = start_position  # start of the files found by the next poll; None: their start
         self._budget = 0
         self._dirs = {}
+        self._now = 0.0
 
     # State
 
@@ -165,13 +216,16 @@ class LogTailer:
             key = (item['dev'], item['ino'])
             f = _File(item['path'], key, Framer(self.log_format, self.max_line_bytes))
             f.offset, f.size, f.fp_len = item['offset'], item['size'], item['fp_len']
-            f.mtime, f.fp, f.skip, f.rotated = item['mtime'], item['fp'], item['skip'], item['rotated']
+            f.mtime, f.read_mtime, f.fp = item['mtime'], item['read_mtime'], item['fp']
+            f.skip, f.rotated, f.done = item['skip'], item['rotated'], item['done']
             ints = (key[0], key[1], f.offset, f.size, f.fp_len)
             if type(f.path) is not str or any(type(v) is not int or v < 0 for v in ints):
                 raise ValueError('bad file entry')
-            if not isinstance(f.mtime, (int, float)) or type(f.skip) is not bool or type(f.rotated) is not bool:
+            if any(not isinstance(v, (int, float)) for v in (f.mtime, f.read_mtime)):
                 raise ValueError('bad file entry')
-            if f.fp_len > FINGERPRINT_BYTES or (f.fp is None) != (f.fp_len == 0) or not isinstance(f.fp, (str, type(None))):
+            if any(type(v) is not bool for v in (f.skip, f.rotated, f.done)):
+                raise ValueError('bad file entry')
+            if (f.fp is None) != (f.fp_len == 0) or not isinstance(f.fp, (str, type(None))):
                 raise ValueError('bad fingerprint')
             f.framer.restore(item['framing'])
             files[key] = f
@@ -192,25 +246,28 @@ class LogTailer:
         self.errors = []
         self.stats = TailStats()
         self._budget = self.max_bytes_per_run
+        self._now = time.time()
         self._dirs = {}
-        now = time.time()
-        self._reconcile(self._discover())
-        order = sorted(self._files.values(), key=lambda f: (not f.rotated, f.mtime, f.path))
-        for f in order:
-            if self._files.get(f.key) is f:
-                yield from self._read_guarded(f, now)
-        self.stats.files = len(self._files)
-        self.stats.backlog_bytes = sum(max(0, f.size - f.offset) for f in self._files.values())
+        self._reconcile(*self._discover())
+        # Rotated files first: their lines were written before those of the file that took their place.
+        for f in sorted(self._files.values(), key=lambda f: (not f.rotated, f.mtime, f.path)):
+            if self._files.get(f.key) is f and not f.done:
+                yield from self._read_guarded(f)
+        live = [f for f in self._files.values() if not f.done]
+        self.stats.files = len(live)
+        self.stats.backlog_bytes = sum(max(0, f.size - f.offset) for f in live)
 
     def _discover(self):
-        """{(dev, ino): (path, stat)} of the regular files matched, and the paths that failed."""
+        """{(dev, ino): (real path, stat)} of the regular files matched, and the paths that failed."""
         found, failed, seen = {}, set(), set()
         for pattern in self.patterns:
             # Not recursive: `**` could walk a symlink loop for ever.
             paths = []
             for path in glob.iglob(pattern):
                 if len(seen) + len(paths) >= self.max_files:
-                    self.errors.append((pattern, 'matches more than {} files; the others are not read'.format(self.max_files)))
+                    self.errors.append(
+                        (pattern, 'matches more than {} files; the others are not read'.format(self.max_files))
+                    )
                     break
                 if path not in seen:
                     paths.append(path)
@@ -233,25 +290,54 @@ class LogTailer:
                 found.setdefault((st.st_dev, st.st_ino), (os.path.realpath(path), st))
         return found, failed
 
-    def _reconcile(self, discovered):
-        found, failed = discovered
+    def _reconcile(self, found, failed):
+        """Match the files found with the known ones: unchanged, truncated, copied, moved, new or gone.
+
+        Every decision is taken on the known files as they were at the end of the last poll, before
+        any of them is reset, then applied.
+        """
         files = self._files
         first, self._first = self._first, None
-        new = {}
         known = self._fingerprints() if first is None else {}
-        for key, (path, st) in found.items():
-            if key in files:
+        replaced, changed = [], []
+        for key, f in list(files.items()):
+            if key not in found:
                 continue
-            f = new[key] = _File(path, key, Framer(self.log_format, self.max_line_bytes))
-            f.size, f.mtime = st.st_size, st.st_mtime
-            try:
-                if first == 'end':
-                    f.offset, f.skip = self._end_offset(path)
-                elif known:
-                    self._inherit(f, found, known)
-            except OSError as e:
-                self.errors.append((path, _reason(e)))
-                del new[key]
+            path, st = found[key]
+            if path != f.path and not self._same_file(f, path):
+                replaced.append(files.pop(key))  # its inode now holds another file
+                continue
+            head = self._changed_head(f, path)
+            if head is not None:
+                changed.append((f, head, st.st_size))
+        new = {}
+        for key, (path, st) in found.items():
+            if key not in files:
+                f = self._new_file(path, key, st, first, found, known)
+                if f is not None:
+                    new[key] = f
+        truncated = []
+        for f, head, size in changed:
+            source = self._source_of(head, size, f, known)
+            if source is not None:
+                f.source = source  # its inode was reused by a copy of another known file
+            else:
+                truncated.append(f)
+        for f, _, _ in changed:
+            if f.source is not None:
+                self._copy_position(f.source, f)
+        copied = {id(f.source) for f in new.values()} | {id(f.source) for f, _, _ in changed}
+        for f in truncated:
+            # copytruncate: the copy holds what was not read yet; it is read before the file restarts.
+            copy = self._find_copy(f, set(files) | set(new))
+            if copy is not None:
+                new[copy.key] = copy
+            elif id(f) not in copied:  # (else a copy matched by a pattern took its pending lines)
+                f.framer.drop(self.stats.rejected)
+            f.reset(Framer(self.log_format, self.max_line_bytes))
+        for f in replaced:
+            if id(f) not in copied:
+                self._lost(f)
         for key, f in list(files.items()):
             if key in found:
                 path, st = found[key]
@@ -260,7 +346,41 @@ class LogTailer:
                 f.size, f.mtime, f.matched = st.st_size, st.st_mtime, True
             elif f.path not in failed:
                 self._locate(f)
+        for f in new.values():
+            f.source = None
+        for f, _, _ in changed:
+            f.source = None
         files.update(new)
+
+    def _new_file(self, path, key, st, first, found, known):
+        f = _File(path, key, Framer(self.log_format, self.max_line_bytes))
+        f.size, f.mtime = st.st_size, st.st_mtime
+        try:
+            if first == 'end':
+                f.offset, f.skip = self._end_offset(path)
+            elif known:
+                self._inherit(f, found, known)
+        except OSError as e:
+            self.errors.append((path, _reason(e)))
+            return None
+        return f
+
+    def _changed_head(self, f, path):
+        """The first bytes of a known file if it shrank or now starts differently, else None."""
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return None  # the read reports it
+        try:
+            st = os.fstat(fd)
+            head = _Head(fd)
+        finally:
+            os.close(fd)
+        if (st.st_dev, st.st_ino) != f.key:
+            return None
+        if st.st_size < f.offset or (f.fp_len and head.fingerprint(f.fp_len) != f.fp):
+            return head
+        return None
 
     def _end_offset(self, path):
         """(offset, skip) just after the last complete line of a file."""
@@ -279,7 +399,8 @@ class LogTailer:
             os.close(fd)
 
     def _fingerprints(self):
-        """{fp_len: {fp: file}} of the known files past their first line."""
+        """{fp_len: {fp: file}} of the known files past their first line (a shorter fingerprint, of
+        a partial first line, may be the start of any line: CRI lines all start alike)."""
         known = {}
         for g in self._files.values():
             if g.fp and g.offset:
@@ -290,25 +411,59 @@ class LogTailer:
         """A new file whose first bytes are those of a known file is a copy: start at its offset."""
         if f.size < min(known):
             return
-        fd = os.open(f.path, os.O_RDONLY | os.O_CLOEXEC)
-        try:
-            head = os.pread(fd, FINGERPRINT_BYTES, 0)
-        finally:
-            os.close(fd)
+        g = self._source_of(_head(f.path), f.size, f, known)
+        if g is not None:
+            self._copy_position(g, f)
+            f.source = g
+            if g.key not in found and self._files.get(g.key) is g:
+                # The known file itself is gone (moved to another filesystem): this is it.
+                del self._files[g.key]
+                f.rotated = g.rotated
+
+    def _source_of(self, head, size, f, known):
+        """The known file, other than `f`, of which a file starting with `head` is a copy."""
         for fp_len, by_fp in known.items():
-            g = by_fp.get(_fingerprint(head[:fp_len])) if len(head) >= fp_len else None
-            if g is not None and g.offset <= f.size and g.key in self._files:
-                self._copy_position(g, f)
-                if g.key not in found:
-                    # The known file itself is gone (moved to another filesystem): this is it.
-                    del self._files[g.key]
-                    f.rotated = g.rotated
-                return
+            g = by_fp.get(head.fingerprint(fp_len))
+            if g is not None and g is not f and g.offset <= size:
+                return g
+        return None
 
     def _copy_position(self, source, copy):
         copy.offset, copy.skip, copy.fp, copy.fp_len = source.offset, source.skip, source.fp, source.fp_len
         copy.framer = source.framer.copy()
         copy.rotated = True
+
+    def _find_copy(self, f, tracked):
+        """The copy that copytruncate made of `f`: next to it, at least as long as what was read of
+        it, starting with the same bytes, and written after it was last read (an older file may share
+        a short first line)."""
+        if not f.fp_len:
+            return None
+        directory = os.path.dirname(f.path)
+        name = os.path.basename(f.path)
+        inodes = {key[1] for key in tracked}
+        candidates = []
+        try:
+            with os.scandir(directory or '.') as entries:
+                for entry in entries:
+                    if entry.inode() in inodes or not entry.is_file(follow_symlinks=False):
+                        continue
+                    st = entry.stat(follow_symlinks=False)
+                    if st.st_size >= f.offset and st.st_mtime >= f.read_mtime:
+                        candidates.append((not entry.name.startswith(name), -st.st_mtime, entry.path, st))
+        except OSError:
+            return None
+        for _, _, path, st in sorted(candidates)[:MAX_COPY_CANDIDATES]:
+            try:
+                same = _head(path).fingerprint(f.fp_len) == f.fp
+            except OSError:
+                continue
+            if same:
+                copy = _File(path, (st.st_dev, st.st_ino), None)
+                copy.size, copy.mtime, copy.matched = st.st_size, st.st_mtime, False
+                self._copy_position(f, copy)
+                return copy
+        return None
 
     def _locate(self, f):
         """A known file no pattern matched: find it in its directory (rotated) or forget it."""
@@ -326,28 +481,55 @@ class LogTailer:
                 st = os.stat(path)
             except OSError:
                 pass
-        if st is not None and (st.st_dev, st.st_ino) == f.key and stat.S_ISREG(st.st_mode):
+        if (
+            st is not None
+            and (st.st_dev, st.st_ino) == f.key
+            and stat.S_ISREG(st.st_mode)
+            and st.st_size >= f.offset
+            and self._same_file(f, path)
+        ):
             if path != f.path:
                 f.path, f.rotated = path, True
             f.size, f.mtime, f.matched = st.st_size, st.st_mtime, False
-            return
+            if not f.done or self._now - f.mtime < DONE_RETENTION_SECONDS:
+                return
         del self._files[f.key]
+        self._lost(f)
+
+    def _lost(self, f):
+        """A known file is gone: say so if it still held bytes that were not read."""
+        if f.done:
+            return
         if f.size > f.offset:
             self.errors.append(
-                (f.path, 'deleted before it was read to the end ({} bytes unread)'.format(f.size - f.offset))
+                (f.path, 'deleted or replaced before it was read to the end ({} bytes unread)'.format(f.size - f.offset))
             )
         f.framer.drop(self.stats.rejected)
 
-    def _read_guarded(self, f, now):
+    def _same_file(self, f, path):
+        """Whether the file now at `path`, with the inode of `f`, is still `f` and not a new file that
+        reused its inode: it starts with the same bytes, or, when `f` was empty, it is named like a
+        rotation of it (`agent.log` -> `agent.log.1`, `agent.log-20260101`)."""
+        if not f.fp_len:
+            name = os.path.basename(path)
+            return name.startswith(os.path.basename(f.path)) and not name.endswith(COMPRESSED_SUFFIXES)
         try:
-            yield from self._read(f, now)
+            return _head(path).fingerprint(f.fp_len) == f.fp
+        except OSError:
+            return True  # the read reports it
+
+    # Reading
+
+    def _read_guarded(self, f):
+        try:
+            yield from self._read(f)
         except OSError as e:
             self.errors.append((f.path, _reason(e)))
         except Exception as e:  # a bug must not stop the other files
             self.log.exception('Unexpected error while reading %s', f.path)
             self.errors.append((f.path, 'unexpected error: {!r}'.format(e)))
 
-    def _read(self, f, now):
+    def _read(self, f):
         try:
             fd = os.open(f.path, os.O_RDONLY | os.O_CLOEXEC)
         except OSError as e:
@@ -356,67 +538,23 @@ class LogTailer:
             raise
         try:
             st = os.fstat(fd)
+            head = _Head(fd)
             if (st.st_dev, st.st_ino) != f.key:
                 return  # replaced since the glob: the next poll sorts it out
+            if st.st_size < f.offset or (f.fp_len and head.fingerprint(f.fp_len) != f.fp):
+                return  # truncated since the glob: likewise
             f.size, f.mtime = st.st_size, st.st_mtime
-            head = os.pread(fd, FINGERPRINT_BYTES, 0) if f.fp_len or st.st_size else b''
-            if st.st_size < f.offset or (f.fp_len and _fingerprint(head[: f.fp_len]) != f.fp):
-                if not f.matched:
-                    del self._files[f.key]  # a rotated file that is no longer ours (inode reused)
-                    return
-                yield from self._truncated(f, now)
             start = f.framer.begin_rebuild()
             if start is not None:
                 self._rebuild(f, fd, start)
             eof, tail = yield from self._read_lines(f, fd)
-            if f.fp_len < FINGERPRINT_BYTES and len(head) > f.fp_len:
-                f.fp, f.fp_len = _fingerprint(head), len(head)
-            if eof and not f.matched and now - f.mtime >= self.rotated_idle_seconds:
+            f.read_mtime = st.st_mtime
+            if head.size > f.fp_len:
+                f.fp, f.fp_len = head.fingerprint(), head.size
+            if eof and not f.matched and self._now - st.st_mtime >= self.rotated_idle_seconds:
                 yield from self._finish(f, tail)
         finally:
             os.close(fd)
-
-    def _truncated(self, f, now):
-        """The file shrank or was rewritten: drain its copy (copytruncate) if there is one, then restart."""
-        copy = self._find_copy(f) if f.offset and f.fp_len else None
-        if copy is not None:
-            self._files[copy.key] = copy
-            yield from self._read_guarded(copy, now)
-        elif f.fp is None or not any(g.fp == f.fp and g is not f for g in self._files.values()):
-            # (a copy that matches a pattern took over the pending lines when it was found)
-            f.framer.drop(self.stats.rejected)
-        f.reset(Framer(self.log_format, self.max_line_bytes))
-
-    def _find_copy(self, f):
-        directory = os.path.dirname(f.path)
-        name = os.path.basename(f.path)
-        tracked = {key[1] for key in self._files}
-        candidates = []
-        try:
-            with os.scandir(directory or '.') as entries:
-                for entry in entries:
-                    if entry.inode() in tracked or not entry.is_file(follow_symlinks=False):
-                        continue
-                    st = entry.stat(follow_symlinks=False)
-                    if st.st_size >= f.offset:
-                        candidates.append((not entry.name.startswith(name), -st.st_mtime, entry.path, st))
-        except OSError:
-            return None
-        for _, _, path, st in sorted(candidates)[:MAX_COPY_CANDIDATES]:
-            try:
-                fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-            except OSError:
-                continue
-            try:
-                same = _fingerprint(os.pread(fd, f.fp_len, 0)) == f.fp
-            finally:
-                os.close(fd)
-            if same:
-                copy = _File(path, (st.st_dev, st.st_ino), None)
-                copy.size, copy.mtime, copy.matched = st.st_size, st.st_mtime, False
-                self._copy_position(f, copy)
-                return copy
-        return None
 
     def _rebuild(self, f, fd, start):
         """Read again the parts of the lines that were pending when the state was saved."""
@@ -469,18 +607,20 @@ class LogTailer:
                 carry = lines.pop()
                 base = carry_start
                 f.offset = carry_start = carry_start + nl + 1
+                if b'\0' in data:
+                    lines = [line.lstrip(b'\0') for line in lines]
                 if len(data) > max_line and max(map(len, lines)) > max_line:
                     kept = [line for line in lines if len(line) <= max_line]
                     count(stats.rejected, 'oversized', len(lines) - len(kept))
                     lines = kept
-                if b'\0' in data:
-                    lines = [line.lstrip(b'\0') for line in lines]
                 payloads = f.framer.frame(lines, base, stats.rejected)
                 if payloads:
                     stats.lines += len(payloads)
                     yield LineBatch(f.path, payloads)
             if carry[:1] == b'\0':
                 carry, carry_start, read_pos = self._skip_hole(fd, carry, carry_start, read_pos)
+                if not f.skip:
+                    f.offset = carry_start  # the hole is consumed: the next line starts after it
                 if carry is None:
                     return True, b''
             if len(carry) > max_line:
@@ -492,8 +632,8 @@ class LogTailer:
                 return False, b''
 
     def _skip_hole(self, fd, carry, carry_start, read_pos):
-        """Drop the NULs starting the line in progress (a hole left by copytruncate); on a sparse
-        file, jump over the hole. None when the hole runs to the end of the file."""
+        """Drop the NULs starting the line in progress: the hole a writer that kept its offset leaves
+        after a copytruncate. On a sparse file, jump over it. None when it runs to the end of the file."""
         rest = carry.lstrip(b'\0')
         carry_start += len(carry) - len(rest)
         if not rest:
@@ -507,13 +647,12 @@ class LogTailer:
         return rest, carry_start, read_pos
 
     def _finish(self, f, tail):
-        """A rotated file that stayed idle at its end: deliver what it still holds, then forget it."""
+        """A rotated file that stayed idle at its end: deliver what it still holds, then leave it."""
         rejected = self.stats.rejected
         lines = f.framer.frame([tail], f.offset, rejected) if tail else []
         lines.extend(f.framer.flush(rejected))
-        if tail:
-            f.offset += len(tail)
-        del self._files[f.key]
+        f.offset = f.size
+        f.done = True
         if lines:
             self.stats.lines += len(lines)
             yield LineBatch(f.path, lines)
