@@ -42,8 +42,13 @@ $(NODE_TOOLS)/node_modules/.installed: $(NODE_TOOLS)/package.json $(NODE_TOOLS)/
 
 test: pytest validate
 
+# The companion supports livekit-agents 1.2 and later: its tests also run on 1.2.x (.venv-lk12).
+LK12_VENV := .venv-lk12
+
 pytest: $(VENV)/.installed $(NODE_TOOLS)/node_modules/.installed
+	livekit-plugins-datadog/tests/make_venv_1_2.sh $(PY313)
 	$(PY) -m pytest livekit/tests livekit-plugins-datadog/tests -q -p no:cacheprovider
+	$(LK12_VENV)/bin/python -m pytest livekit-plugins-datadog/tests -q -p no:cacheprovider
 
 # ddev reads the repository kind from pyproject.toml ([tool.ddev] repo = "extras"); `config override`
 # writes the machine-specific .ddev.toml so that the extras rules (openmetrics among them) really run.
