@@ -338,22 +338,31 @@ def test_companion_conversations_match_session_history_and_close_events(companio
     )
 
 
-# -- committed captures of older releases (producers/capture_old_versions.py) ---------------------
+# -- committed captures of Python releases (producers/capture_*.py): 1.8.9, and older shapes -----
 
-CAPTURES = sorted(path.name[: -len('.expected.json')] for path in FIXTURES.glob('python-*.expected.json'))
+CAPTURES = {
+    path.name.split('.expected.json')[0].split('.totals.json')[0]: path
+    for pattern in ('python-*.expected.json', 'python-*.totals.json')
+    for path in FIXTURES.glob(pattern)
+}
 
 
-def test_captures_of_older_releases_are_committed():
+def test_captures_of_python_releases_are_committed():
     # the releases the parser must keep reading: values in the message (<= 1.1.5), model fields (1.2.x)
     assert any(name.startswith('python-1.1.') for name in CAPTURES)
     assert any(name.startswith('python-1.2.') for name in CAPTURES)
+    assert any(name.startswith('python-1.8.') for name in CAPTURES)
 
 
-@pytest.mark.parametrize('capture', CAPTURES)
-def test_captures_of_older_releases_match_livekit(capture, aggregator, datadog_agent):
+@pytest.mark.parametrize('capture', sorted(CAPTURES))
+def test_captures_of_python_releases_match_livekit(capture, aggregator, datadog_agent):
     lines = read_lines(FIXTURES / f'{capture}.jsonl')
-    totals = json.loads((FIXTURES / f'{capture}.expected.json').read_text())
+    totals = json.loads(CAPTURES[capture].read_text())
     records = run_pipeline(lines, datadog_agent, min_conversation_turns=1000)
+    if any(b'"session closed"' in line for line in lines):
+        assert {r['job_id']: r['close_reason'] for r in records} == {
+            job_id: job['close_reason'] for job_id, job in totals['jobs'].items()
+        }
     with_models = any(b'"model_name"' in line for line in lines)
 
     for kind, metric in (('llm', 'llm.requests'), ('tts', 'tts.requests'), ('stt', 'stt.requests')):

@@ -12,7 +12,7 @@ import pytest
 
 from datadog_checks.livekit.logs.pipeline import LogPipeline
 
-from .log_helpers import generated_sessions, make_check, read_lines
+from .log_helpers import FIXTURES, generated_sessions, make_check, read_lines
 
 COMPANION_HOOK = '''
 from livekit.plugins import datadog
@@ -46,8 +46,10 @@ def private_values(records):
     return values
 
 
-@pytest.fixture(scope='module', params=['stock', 'companion'])
+@pytest.fixture(scope='module', params=['committed', 'stock', 'companion'])
 def debug_log(request):
+    if request.param == 'committed':
+        return read_lines(FIXTURES / 'python-1.8.9-session-debug.jsonl')
     if request.param == 'stock':
         directory = generated_sessions(12, 'DEBUG', seed=2)
     else:
