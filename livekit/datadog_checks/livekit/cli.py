@@ -8,14 +8,14 @@ it): metrics, histogram_buckets, service_checks, logs, metadata, errors; every s
 is its own entry.
 """
 import argparse
-import hashlib
 import logging
 import os
 import sys
 import time
 
 from datadog_checks.base.stubs import aggregator, datadog_agent
-from datadog_checks.base.utils.serialization import json
+from datadog_checks.base.utils.containers import hash_mutable_stable
+from datadog_checks.base.utils.serialization import from_json, to_json
 
 from .check import LiveKitCheck
 from .distributions import quantile_from_buckets
@@ -101,14 +101,14 @@ def load_config(path, only):
 
 def instance_digest(index, instance):
     # Stable across invocations, so that the persistent cache behaves like the Agent's across restarts.
-    return '{}-{}'.format(index, hashlib.sha256(json.dumps(instance, sort_keys=True).encode()).hexdigest()[:12])
+    return '{}-{}'.format(index, hash_mutable_stable(instance)[:12])
 
 
 def load_persistent_cache(path):
     datadog_agent._cache.clear()
     try:
         with open(path, 'rb') as f:
-            datadog_agent._cache.update(json.loads(f.read()))
+            datadog_agent._cache.update(from_json(f.read()))
     except FileNotFoundError:
         pass
     except ValueError:
@@ -119,7 +119,7 @@ def save_persistent_cache(path):
     os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
     temporary = path + '.tmp'
     with open(temporary, 'w', encoding='utf-8') as f:
-        f.write(json.dumps(datadog_agent._cache))
+        f.write(to_json(datadog_agent._cache))
     os.replace(temporary, path)
 
 
@@ -160,7 +160,7 @@ def error_messages(error):
     if not error:
         return []
     try:
-        return [entry.get('message', str(entry)) for entry in json.loads(error)]
+        return [entry.get('message', str(entry)) for entry in from_json(error)]
     except (ValueError, AttributeError):
         return [str(error)]
 
@@ -169,7 +169,7 @@ def report(result, args):
     for error in result['errors']:
         print('error: {}'.format(error), file=sys.stderr)
     if args.json:
-        sys.stdout.write(json.dumps(result) + '\n')
+        sys.stdout.write(to_json(result) + '\n')
     else:
         print_tables(result)
     return 1 if result['errors'] else 0
@@ -184,7 +184,9 @@ def print_tables(result):
 
     distributions = {}
     for b in result['histogram_buckets']:
-        distributions.setdefault((b['name'], tuple(sorted(b['tags']))), []).append(b)
+        # Scraped Prometheus buckets carry their bounds as tags too; one row per distribution.
+        tags = tuple(sorted(t for t in b['tags'] if not t.startswith(BOUND_TAGS)))
+        distributions.setdefault((b['name'], tags), []).append(b)
     rows = []
     for (name, tags), buckets in sorted(distributions.items()):
         pairs = [(b['lower_bound'], b['upper_bound'], b['value']) for b in buckets]
@@ -197,12 +199,13 @@ def print_tables(result):
         ('check', 'status', 'tags', 'message'),
         [(s['name'], STATUS_NAMES.get(s['status'], s['status']), ' '.join(s['tags']), s['message'] or '') for s in result['service_checks']],
     )
-    print_table('Logs sent', ('record',), [(json.dumps(record),) for record in result['logs']])
+    print_table('Logs sent', ('record',), [(to_json(record),) for record in result['logs']])
     if result['metadata']:
         print_table('Metadata', ('name', 'value'), sorted(result['metadata'].items()))
 
 
 STATUS_NAMES = {0: 'OK', 1: 'WARNING', 2: 'CRITICAL', 3: 'UNKNOWN'}
+BOUND_TAGS = ('lower_bound:', 'upper_bound:')
 
 
 def print_table(title, header, rows):
@@ -220,7 +223,7 @@ def fmt(value):
     if value is None:
         return '-'
     if isinstance(value, float):
-        return '{:.4g}'.format(value)
+        return str(int(value)) if value.is_integer() else '{:.4g}'.format(value)
     return str(value)
 
 

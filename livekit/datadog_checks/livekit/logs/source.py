@@ -11,7 +11,7 @@ counted twice, and nothing is lost.
 import time
 
 from datadog_checks.base import AgentCheck
-from datadog_checks.base.utils.serialization import json
+from datadog_checks.base.utils.serialization import from_json, to_json
 
 from .pipeline import LogPipeline
 from .tailer import LogTailer
@@ -61,7 +61,7 @@ class LogsSource:
             self.pipeline.restore(None)
             return
         try:
-            state = json.loads(raw)
+            state = from_json(raw)
             if not isinstance(state, dict):
                 raise ValueError('not an object')
         except ValueError as e:
@@ -72,7 +72,7 @@ class LogsSource:
 
     def _save(self):
         state = {'tailer': self.tailer.dump_state(), 'pipeline': self.pipeline.dump_state()}
-        self.check.write_persistent_cache(STATE_KEY, json.dumps(state))
+        self.check.write_persistent_cache(STATE_KEY, to_json(state))
 
     def _submit_tailer_stats(self):
         stats = self.tailer.stats
