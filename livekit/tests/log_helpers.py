@@ -16,6 +16,7 @@ from pathlib import Path
 
 from datadog_checks.base import AgentCheck
 from datadog_checks.dev.utils import get_metadata_metrics
+from datadog_checks.livekit.distributions import quantile_from_buckets
 
 HERE = Path(__file__).resolve().parent
 GENERATOR = HERE / 'producers' / 'session_generator.py'
@@ -59,17 +60,10 @@ def bucket_counts(aggregator, name):
 
 
 def datadog_quantile(buckets, q):
-    """A quantile as Datadog reads it: each bucket's count spread evenly over its bounds (the Agent
-    interpolates a bucket into its sketch), then the value at rank q * (n - 1)."""
-    buckets = sorted(buckets)
-    total = sum(count for _, _, count in buckets)
-    rank = q * (total - 1)
-    seen = 0
-    for lower, upper, count in buckets:
-        if seen + count > rank:
-            return lower + (upper - lower) * min(1.0, (rank - seen + 0.5) / count)
-        seen += count
-    raise AssertionError('rank beyond the buckets')
+    """A quantile as Datadog reads submitted buckets (see `quantile_from_buckets`)."""
+    value = quantile_from_buckets(buckets, q)
+    assert value is not None, 'no buckets'
+    return value
 
 
 def metric_total(aggregator, name, **tags):
