@@ -24,6 +24,7 @@ import glob
 import hashlib
 import logging
 import os
+import re
 import stat
 import time
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ ROTATED_IDLE_SECONDS = 300
 DONE_RETENTION_SECONDS = 3600
 MAX_COPY_CANDIDATES = 100
 START_POSITIONS = ('end', 'beginning')
+_GLOB_MAGIC = re.compile(r'[*?[]')
 COMPRESSED_SUFFIXES = ('.gz', '.bz2', '.xz', '.zst', '.zip', '.lz4')
 
 
@@ -271,6 +273,9 @@ class LogTailer:
                     break
                 if path not in seen:
                     paths.append(path)
+            else:
+                if not paths:
+                    self._check_unmatched(pattern)
             seen.update(paths)
             for path in sorted(paths):
                 try:
@@ -290,6 +295,18 @@ class LogTailer:
                 found.setdefault((st.st_dev, st.st_ino), (os.path.realpath(path), st))
         return found, failed
 
+    def _check_unmatched(self, pattern):
+        """A pattern matched nothing: report it if that is because its directory cannot be read."""
+        parts = pattern.split(os.sep)
+        magic = [i for i, part in enumerate(parts) if _GLOB_MAGIC.search(part)]
+        probe = os.sep.join(parts[: magic[0]]) or os.sep if magic else pattern
+        try:
+            if stat.S_ISDIR(os.stat(probe).st_mode):
+                os.scandir(probe).close()
+        except OSError as e:
+            if e.errno not in (errno.ENOENT, errno.ENOTDIR):
+                self.errors.append((probe, _reason(e)))
+
     def _reconcile(self, found, failed):
         """Match the files found with the known ones: unchanged, truncated, copied, moved, new or gone.
 
@@ -299,33 +316,35 @@ class LogTailer:
         files = self._files
         first, self._first = self._first, None
         known = self._fingerprints() if first is None else {}
-        replaced, changed = [], []
+        gone, changed = [], []
         for key, f in list(files.items()):
-            if key not in found:
-                continue
-            path, st = found[key]
-            if path != f.path and not self._same_file(f, path):
-                replaced.append(files.pop(key))  # its inode now holds another file
-                continue
-            head = self._changed_head(f, path)
-            if head is not None:
-                changed.append((f, head, st.st_size))
+            if key in found:
+                path, st = found[key]
+                if path != f.path and not self._same_file(f, path):
+                    gone.append(files.pop(key))  # its inode now holds another file
+                    continue
+                head = self._changed_head(f, path)
+                if head is not None:
+                    changed.append((f, head, st.st_size))
+                if path != f.path:
+                    f.path, f.rotated = path, True
+                f.size, f.mtime, f.matched = st.st_size, st.st_mtime, True
+            elif f.path not in failed and not self._locate(f):
+                gone.append(files.pop(key))
         new = {}
         for key, (path, st) in found.items():
             if key not in files:
-                f = self._new_file(path, key, st, first, found, known)
+                f = self._new_file(path, key, st, first, known)
                 if f is not None:
                     new[key] = f
         truncated = []
         for f, head, size in changed:
-            source = self._source_of(head, size, f, known)
-            if source is not None:
-                f.source = source  # its inode was reused by a copy of another known file
-            else:
+            f.source = self._source_of(head, size, f, known)
+            if f.source is None:
                 truncated.append(f)
         for f, _, _ in changed:
             if f.source is not None:
-                self._copy_position(f.source, f)
+                self._copy_position(f.source, f)  # its inode was reused by a copy of another known file
         copied = {id(f.source) for f in new.values()} | {id(f.source) for f, _, _ in changed}
         for f in truncated:
             # copytruncate: the copy holds what was not read yet; it is read before the file restarts.
@@ -335,31 +354,23 @@ class LogTailer:
             elif id(f) not in copied:  # (else a copy matched by a pattern took its pending lines)
                 f.framer.drop(self.stats.rejected)
             f.reset(Framer(self.log_format, self.max_line_bytes))
-        for f in replaced:
+        for f in gone:
             if id(f) not in copied:
                 self._lost(f)
-        for key, f in list(files.items()):
-            if key in found:
-                path, st = found[key]
-                if path != f.path:
-                    f.path, f.rotated = path, True
-                f.size, f.mtime, f.matched = st.st_size, st.st_mtime, True
-            elif f.path not in failed:
-                self._locate(f)
         for f in new.values():
             f.source = None
         for f, _, _ in changed:
             f.source = None
         files.update(new)
 
-    def _new_file(self, path, key, st, first, found, known):
+    def _new_file(self, path, key, st, first, known):
         f = _File(path, key, Framer(self.log_format, self.max_line_bytes))
         f.size, f.mtime = st.st_size, st.st_mtime
         try:
             if first == 'end':
                 f.offset, f.skip = self._end_offset(path)
             elif known:
-                self._inherit(f, found, known)
+                self._inherit(f, known)
         except OSError as e:
             self.errors.append((path, _reason(e)))
             return None
@@ -407,7 +418,7 @@ class LogTailer:
                 known.setdefault(g.fp_len, {})[g.fp] = g
         return known
 
-    def _inherit(self, f, found, known):
+    def _inherit(self, f, known):
         """A new file whose first bytes are those of a known file is a copy: start at its offset."""
         if f.size < min(known):
             return
@@ -415,10 +426,8 @@ class LogTailer:
         if g is not None:
             self._copy_position(g, f)
             f.source = g
-            if g.key not in found and self._files.get(g.key) is g:
-                # The known file itself is gone (moved to another filesystem): this is it.
-                del self._files[g.key]
-                f.rotated = g.rotated
+            if g.key not in self._files:
+                f.rotated = g.rotated  # the known file itself is gone (moved to another filesystem): this is it
 
     def _source_of(self, head, size, f, known):
         """The known file, other than `f`, of which a file starting with `head` is a copy."""
@@ -466,7 +475,10 @@ class LogTailer:
         return None
 
     def _locate(self, f):
-        """A known file no pattern matched: find it in its directory (rotated) or forget it."""
+        """Whether a known file no pattern matched is still there, rotated next to where it was.
+
+        A file read to its end is kept only while it may still be taken for a new one.
+        """
         directory = os.path.dirname(f.path)
         if directory not in self._dirs:
             try:
@@ -491,10 +503,8 @@ class LogTailer:
             if path != f.path:
                 f.path, f.rotated = path, True
             f.size, f.mtime, f.matched = st.st_size, st.st_mtime, False
-            if not f.done or self._now - f.mtime < DONE_RETENTION_SECONDS:
-                return
-        del self._files[f.key]
-        self._lost(f)
+            return not f.done or self._now - f.mtime < DONE_RETENTION_SECONDS
+        return False
 
     def _lost(self, f):
         """A known file is gone: say so if it still held bytes that were not read."""
