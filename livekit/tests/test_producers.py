@@ -7,6 +7,7 @@ writes a log and LiveKit's own totals that agree with each other.
 Nothing here uses the check's parser; the log is only read for its JSON shape, its job fields and
 how many `log_metrics` lines each job wrote.
 """
+
 import json
 import subprocess
 import sys

@@ -1,3 +1,6 @@
+# (C) Datadog, Inc. 2026-present
+# All rights reserved
+# Licensed under a 3-clause BSD style license (see LICENSE)
 """Capture the log shapes of older livekit-agents releases, from the releases themselves.
 
 For each release below, creates (once) the git-ignored venv `.venv-lk-<version>` at the repository
@@ -16,56 +19,50 @@ import argparse
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
+
+from capture_all import generate
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
-FIXTURES = HERE.parent / "fixtures" / "logs"
 
 # release -> exact requirements. 1.2.x imports httpx, which it got through openai 1.x at the time;
 # today's openai no longer depends on it.
 RELEASES = {
-    "1.1.5": ["livekit-agents==1.1.5"],  # the last release with values inside the message text
-    "1.2.18": ["livekit-agents==1.2.18", "httpx==0.28.1"],  # the newest 1.2.x, with model fields
+    '1.1.5': ['livekit-agents==1.1.5'],  # the last release with values inside the message text
+    '1.2.18': ['livekit-agents==1.2.18', 'httpx==0.28.1'],  # the newest 1.2.x, with model fields
 }
-GENERATOR_ARGS = ["--conversations", "10", "--seed", "1", "--time-scale", "0.25", "--concurrency", "10"]
+GENERATOR_ARGS = ['--conversations', '10', '--time-scale', '0.5', '--concurrency', '10']
 
 
 def ensure_venv(version: str) -> Path:
-    venv = REPO / f".venv-lk-{version}"
-    python = venv / "bin" / "python"
-    marker = venv / ".installed"
+    venv = REPO / f'.venv-lk-{version}'
+    python = venv / 'bin' / 'python'
+    marker = venv / '.installed'
     requirements = RELEASES[version]
     if marker.exists() and marker.read_text().split() == requirements:
         return python
     shutil.rmtree(venv, ignore_errors=True)
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    subprocess.run([sys.executable, '-m', 'venv', str(venv)], check=True)
+    pip = [str(python), '-m', 'pip', 'install', '--quiet', '--disable-pip-version-check']
     subprocess.run(pip + requirements, check=True)
-    marker.write_text("\n".join(requirements) + "\n")
+    marker.write_text('\n'.join(requirements) + '\n')
     return python
 
 
-def capture(version: str, out_dir: Path) -> None:
+def capture(version: str) -> None:
     python = ensure_venv(version)
-    with tempfile.TemporaryDirectory() as work:
-        command = [sys.executable, str(HERE / "session_generator.py"), "--out", work, "--python", str(python)]
-        subprocess.run(command + GENERATOR_ARGS, check=True)
-        shutil.copyfile(Path(work) / "agent.log", out_dir / f"python-{version}.jsonl")
-        shutil.copyfile(Path(work) / "totals.json", out_dir / f"python-{version}.expected.json")
-    print(f"captured livekit-agents {version} -> {out_dir}/python-{version}.jsonl")
+    name = f'python-{version}'
+    generate(f'{name}.jsonl', f'{name}.expected.json', '--python', str(python), *GENERATOR_ARGS)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--versions", nargs="+", default=list(RELEASES), choices=list(RELEASES))
-    parser.add_argument("--out", type=Path, default=FIXTURES)
+    parser.add_argument('--versions', nargs='+', default=list(RELEASES), choices=list(RELEASES))
     args = parser.parse_args(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
     for version in args.versions:
-        capture(version, args.out)
+        capture(version)
 
 
-if __name__ == "__main__":
+if __name__ == '__main__':
     main()

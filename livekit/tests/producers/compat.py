@@ -1,3 +1,6 @@
+# (C) Datadog, Inc. 2026-present
+# All rights reserved
+# Licensed under a 3-clause BSD style license (see LICENSE)
 """The few API differences between livekit-agents 1.x releases that the scripted parts bridge, so
 that the same generator runs the real worker of 1.8.9 and of the older releases whose log shapes
 the check must read (1.1.5: values in the message text; 1.2.x: fixed message and model fields).
@@ -19,7 +22,7 @@ try:  # 1.3 and later
 except ImportError:  # the 1.1 / 1.2 worker API
     AgentServer = None  # type: ignore[assignment,misc]
 
-HAS_TURN_HANDLING = "turn_handling" in inspect.signature(AgentSession.__init__).parameters
+HAS_TURN_HANDLING = 'turn_handling' in inspect.signature(AgentSession.__init__).parameters
 SPEECH_EVENT_FIELDS = {f.name for f in dataclasses.fields(stt.SpeechEvent)}
 RECOGNITION_USAGE_FIELDS = {f.name for f in dataclasses.fields(stt.RecognitionUsage)}
 
@@ -29,9 +32,11 @@ def agent_session(*, min_delay: float, max_delay: float, scale: float, **models:
     retries = APIConnectOptions(max_retry=3, retry_interval=round(2.0 * scale, 3), timeout=10.0)
     options = SessionConnectOptions(stt_conn_options=retries, llm_conn_options=retries, tts_conn_options=retries)
     if HAS_TURN_HANDLING:
-        turn = {"turn_handling": {"turn_detection": "stt", "endpointing": {"min_delay": min_delay, "max_delay": max_delay}}}
+        turn = {
+            'turn_handling': {'turn_detection': 'stt', 'endpointing': {'min_delay': min_delay, 'max_delay': max_delay}}
+        }
     else:
-        turn = {"turn_detection": "stt", "min_endpointing_delay": min_delay, "max_endpointing_delay": max_delay}
+        turn = {'turn_detection': 'stt', 'min_endpointing_delay': min_delay, 'max_endpointing_delay': max_delay}
     return AgentSession(vad=None, conn_options=options, **turn, **models)
 
 
@@ -54,5 +59,5 @@ def recognition_usage(**fields: Any) -> stt.RecognitionUsage:
 
 def model_usage(session: AgentSession) -> list[dict[str, Any]]:
     """`session.usage` (per model and provider) exists since 1.5."""
-    usage = getattr(session, "usage", None)
-    return [u.model_dump(mode="json") for u in usage.model_usage] if usage is not None else []
+    usage = getattr(session, 'usage', None)
+    return [u.model_dump(mode='json') for u in usage.model_usage] if usage is not None else []

@@ -1,3 +1,6 @@
+# (C) Datadog, Inc. 2026-present
+# All rights reserved
+# Licensed under a 3-clause BSD style license (see LICENSE)
 """The caller's side of one conversation: speak each planned user turn into the scripted
 microphone once the agent has finished answering the previous one."""
 
@@ -20,19 +23,19 @@ class AgentStates:
     """Counts the agent's returns to `listening`, so the caller can wait for the end of a reply."""
 
     def __init__(self, session: AgentSession) -> None:
-        self.state = "initializing"
+        self.state = 'initializing'
         self.returns_to_listening = 0
         self.speaking_starts = 0
         self.closed = asyncio.Event()
         self._changed = asyncio.Event()
-        session.on("agent_state_changed", self._on_state)
-        session.on("close", lambda _ev: self._mark_closed())
+        session.on('agent_state_changed', self._on_state)
+        session.on('close', lambda _ev: self._mark_closed())
 
     def _on_state(self, ev: AgentStateChangedEvent) -> None:
         self.state = ev.new_state
-        if ev.new_state == "listening" and ev.old_state in ("thinking", "speaking"):
+        if ev.new_state == 'listening' and ev.old_state in ('thinking', 'speaking'):
             self.returns_to_listening += 1
-        if ev.new_state == "speaking":
+        if ev.new_state == 'speaking':
             self.speaking_starts += 1
         self._changed.set()
 
@@ -50,32 +53,32 @@ class AgentStates:
 
         try:
             await asyncio.wait_for(_wait(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return False
         return condition() and not self.closed.is_set()
 
 
 async def run_caller(session: AgentSession, mic: ScriptedMic, plan: dict[str, Any], states: AgentStates) -> str:
     """Play the caller's part; returns how the call ended from the caller's side."""
-    scale = plan["time_scale"]
+    scale = plan['time_scale']
     timeout = REPLY_TIMEOUT_S * max(scale, 0.05)
     # the greeting: the agent speaks first (before 1.2, start() itself moves the agent from
     # thinking to listening, so wait for speech that ended)
-    if not await states.wait_for(lambda: states.speaking_starts >= 1 and states.state == "listening", timeout):
-        return "closed" if states.closed.is_set() else "timeout"
-    for turn, spoken in enumerate(plan["turns"]):
-        await asyncio.sleep(spoken["pause_s"] * scale)
+    if not await states.wait_for(lambda: states.speaking_starts >= 1 and states.state == 'listening', timeout):
+        return 'closed' if states.closed.is_set() else 'timeout'
+    for turn, spoken in enumerate(plan['turns']):
+        await asyncio.sleep(spoken['pause_s'] * scale)
         if states.closed.is_set():
-            return "closed"
+            return 'closed'
         heard = states.returns_to_listening
         speaking = states.speaking_starts
-        await mic.speak(turn, spoken["speech_s"])
-        if plan["hangup_during_reply"] == turn + 1:
+        await mic.speak(turn, spoken['speech_s'])
+        if plan['hangup_during_reply'] == turn + 1:
             # hang up once the agent has started to answer
-            await states.wait_for(lambda: states.speaking_starts > speaking, timeout)
+            await states.wait_for(lambda speaking=speaking: states.speaking_starts > speaking, timeout)
             await asyncio.sleep(0.3 * scale)
-            return "hangup"
-        if not await states.wait_for(lambda: states.returns_to_listening > heard, timeout):
-            return "closed" if states.closed.is_set() else "timeout"
+            return 'hangup'
+        if not await states.wait_for(lambda heard=heard: states.returns_to_listening > heard, timeout):
+            return 'closed' if states.closed.is_set() else 'timeout'
     await asyncio.sleep(0.5 * scale)
-    return "done"
+    return 'done'

@@ -1,11 +1,14 @@
+# (C) Datadog, Inc. 2026-present
+# All rights reserved
+# Licensed under a 3-clause BSD style license (see LICENSE)
 """A stand-in for the LiveKit server's agent dispatch, so a real, unmodified worker receives jobs
 offline.
 
 The Go server cannot run here; this speaks the worker protocol of `livekit-protocol`
 (`/agent` WebSocket, protobuf `ServerMessage` / `WorkerMessage`): it answers the worker's
 registration, offers each job with an `AvailabilityRequest`, assigns it when the worker accepts,
-and counts a job as finished when the worker reports `JS_SUCCESS` or `JS_FAILED`. It never
-offers more than `concurrency` jobs at a time.
+and counts a job as finished when the worker reports `JS_SUCCESS` or `JS_FAILED` (or when told,
+see `finish`). It never offers more than `concurrency` jobs at a time.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from aiohttp import WSMsgType, web
 from livekit import api
 from livekit.protocol import agent, models
 
-logger = logging.getLogger("dispatch_server")
+logger = logging.getLogger('dispatch_server')
 
 FINISHED = (agent.JobStatus.JS_SUCCESS, agent.JobStatus.JS_FAILED)
 RETRY_UNAVAILABLE_S = 0.5
@@ -32,22 +35,22 @@ class DispatchServer:
         self._api_key = api_key
         self._api_secret = api_secret
         self._offered: dict[str, agent.Job] = {}
-        self.statuses: dict[str, int] = {}
+        self._finished: set[str] = set()
         self.all_finished = asyncio.Event()
         self.worker_registered = asyncio.Event()
         self._slots = asyncio.Semaphore(self._concurrency)
         self._runner: web.AppRunner | None = None
-        self.url = ""
+        self.url = ''
 
     async def start(self) -> None:
         app = web.Application()
-        app.router.add_get("/agent", self._handle_worker)
+        app.router.add_get('/agent', self._handle_worker)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, '127.0.0.1', 0)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"ws://127.0.0.1:{port}"
+        self.url = f'ws://127.0.0.1:{port}'
         if not self._jobs:
             self.all_finished.set()
 
@@ -64,7 +67,7 @@ class DispatchServer:
         await ws.send_bytes(
             agent.ServerMessage(
                 register=agent.RegisterWorkerResponse(
-                    worker_id="AW_generator", server_info=models.ServerInfo(region="local", protocol=16)
+                    worker_id='AW_generator', server_info=models.ServerInfo(region='local', protocol=16)
                 )
             ).SerializeToString()
         )
@@ -85,23 +88,34 @@ class DispatchServer:
         for spec in self._jobs:
             await self._slots.acquire()
             job = agent.Job(
-                id=spec["id"],
-                dispatch_id=spec["dispatch_id"],
+                id=spec['id'],
+                dispatch_id=spec['dispatch_id'],
                 type=agent.JobType.JT_ROOM,
-                room=models.Room(sid=spec["room_id"], name=spec["room"]),
+                room=models.Room(sid=spec['room_id'], name=spec['room']),
                 agent_name=agent_name,
-                metadata=spec["metadata"],
+                metadata=spec['metadata'],
             )
             self._offered[job.id] = job
             await self._send_availability(ws, job)
+
+    def finish(self, job_id: str) -> None:
+        """A job is over: the Python worker says so with `JS_SUCCESS`/`JS_FAILED`; the Node
+        worker (1.9) sends no job status, so the generator also calls this when the job's
+        totals appear."""
+        if job_id in self._finished or job_id not in self._offered:
+            return
+        self._finished.add(job_id)
+        self._slots.release()
+        if len(self._finished) == len(self._jobs):
+            self.all_finished.set()
 
     async def _send_availability(self, ws: web.WebSocketResponse, job: agent.Job) -> None:
         request = agent.AvailabilityRequest(job=job)
         await ws.send_bytes(agent.ServerMessage(availability=request).SerializeToString())
 
     async def _on_worker_message(self, ws: web.WebSocketResponse, message: agent.WorkerMessage) -> None:
-        which = message.WhichOneof("message")
-        if which == "availability":
+        which = message.WhichOneof('message')
+        if which == 'availability':
             answer = message.availability
             job = self._offered[answer.job_id]
             if not answer.available:
@@ -112,21 +126,16 @@ class DispatchServer:
                 return
             token = (
                 api.AccessToken(self._api_key, self._api_secret)
-                .with_identity(answer.participant_identity or f"agent-{job.id}")
-                .with_kind("agent")
+                .with_identity(answer.participant_identity or f'agent-{job.id}')
+                .with_kind('agent')
                 .with_grants(api.VideoGrants(room_join=True, room=job.room.name, agent=True))
                 .to_jwt()
             )
             assignment = agent.JobAssignment(job=job, url=self.url, token=token)
             await ws.send_bytes(agent.ServerMessage(assignment=assignment).SerializeToString())
-        elif which == "update_job":
-            update = message.update_job
-            previous = self.statuses.get(update.job_id)
-            self.statuses[update.job_id] = update.status
-            if update.status in FINISHED and previous not in FINISHED:
-                self._slots.release()
-                if sum(status in FINISHED for status in self.statuses.values()) == len(self._jobs):
-                    self.all_finished.set()
-        elif which == "ping":
+        elif which == 'update_job':
+            if message.update_job.status in FINISHED:
+                self.finish(message.update_job.job_id)
+        elif which == 'ping':
             pong = agent.WorkerPong(last_timestamp=message.ping.timestamp)
             await ws.send_bytes(agent.ServerMessage(pong=pong).SerializeToString())

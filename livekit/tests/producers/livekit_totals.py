@@ -1,3 +1,6 @@
+# (C) Datadog, Inc. 2026-present
+# All rights reserved
+# Licensed under a 3-clause BSD style license (see LICENSE)
 """LiveKit's own numbers for one job, recorded inside the job process from the session's events,
 history and usage, and from the values `metrics.log_metrics` hands to logging. Never from the
 log file: tests compare what our parser reads in the log with these."""
@@ -18,12 +21,12 @@ from compat import model_usage
 
 CLOSE_TIMEOUT_S = 10.0
 METRICS_KINDS = {
-    "llm_metrics": "llm",
-    "tts_metrics": "tts",
-    "stt_metrics": "stt",
-    "eou_metrics": "eou",
-    "realtime_model_metrics": "realtime",
-    "interruption_metrics": "interruption",
+    'llm_metrics': 'llm',
+    'tts_metrics': 'tts',
+    'stt_metrics': 'stt',
+    'eou_metrics': 'eou',
+    'realtime_model_metrics': 'realtime',
+    'interruption_metrics': 'interruption',
 }
 
 
@@ -42,8 +45,8 @@ class LoggedMetricsCapture(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.funcName == metrics.log_metrics.__name__:
             fields = {k: v for k, v in vars(record).items() if k not in self._standard}
-            fields.pop("message", None)
-            self.records.append({"message": record.getMessage(), **fields})
+            fields.pop('message', None)
+            self.records.append({'message': record.getMessage(), **fields})
         return True
 
 
@@ -65,54 +68,57 @@ class LiveKitTotals:
         self._closed = asyncio.Event()
         self._usage_updates = 0
         self._logged = LoggedMetricsCapture()
-        logging.getLogger("livekit.agents").addFilter(self._logged)
-        session.on("error", self._on_error)
-        session.on("close", self._on_close)
-        session.on("session_usage_updated", self._on_usage_updated)
+        logging.getLogger('livekit.agents').addFilter(self._logged)
+        session.on('error', self._on_error)
+        session.on('close', self._on_close)
+        session.on('session_usage_updated', self._on_usage_updated)
 
     def on_metrics_collected(self, ev: MetricsCollectedEvent) -> None:
-        self._metrics.append(ev.metrics.model_dump(mode="json"))
+        self._metrics.append(ev.metrics.model_dump(mode='json'))
 
     def _on_error(self, ev: ErrorEvent) -> None:
         # built field by field: before 1.3 the event's `source` (the model object) does not serialize
         self._errors.append(
             {
-                "type": ev.type,
-                "error": ev.error.model_dump(mode="json"),
-                "source": {"model": getattr(ev.source, "model", None), "provider": getattr(ev.source, "provider", None)},
-                "created_at": ev.created_at,
+                'type': ev.type,
+                'error': ev.error.model_dump(mode='json'),
+                'source': {
+                    'model': getattr(ev.source, 'model', None),
+                    'provider': getattr(ev.source, 'provider', None),
+                },
+                'created_at': ev.created_at,
             }
         )
 
     def _on_close(self, ev: CloseEvent) -> None:
-        self._close = ev.model_dump(mode="json")
+        self._close = ev.model_dump(mode='json')
         self._closed.set()
 
     def _on_usage_updated(self, _ev: Any) -> None:
         self._usage_updates += 1
 
     def snapshot(self) -> dict[str, Any]:
-        history = [item.model_dump(mode="json") for item in self._session.history.items]
-        messages = [item for item in history if item.get("type") == "message"]
+        history = [item.model_dump(mode='json') for item in self._session.history.items]
+        messages = [item for item in history if item.get('type') == 'message']
         return {
             **self._job,
-            "scenario": self._plan["scenario"],
-            "sdk_version": __version__,
-            "started_at": self._started_at,
-            "ended_at": self._close["created_at"] if self._close else time.time(),
-            "close": self._close,
-            "metrics_events": self._metrics,
-            "logged_metrics": self._logged.records,
-            "error_events": self._errors,
-            "session_usage_updated_events": self._usage_updates,
-            "model_usage": model_usage(self._session),
-            "messages": [
+            'scenario': self._plan['scenario'],
+            'sdk_version': __version__,
+            'started_at': self._started_at,
+            'ended_at': self._close['created_at'] if self._close else time.time(),
+            'close': self._close,
+            'metrics_events': self._metrics,
+            'logged_metrics': self._logged.records,
+            'error_events': self._errors,
+            'session_usage_updated_events': self._usage_updates,
+            'model_usage': model_usage(self._session),
+            'messages': [
                 {
-                    "id": m["id"],
-                    "role": m["role"],
-                    "interrupted": m.get("interrupted", False),
-                    "created_at": m.get("created_at"),
-                    "metrics": m.get("metrics") or {},
+                    'id': m['id'],
+                    'role': m['role'],
+                    'interrupted': m.get('interrupted', False),
+                    'created_at': m.get('created_at'),
+                    'metrics': m.get('metrics') or {},
                 }
                 for m in messages
             ],
@@ -123,9 +129,9 @@ class LiveKitTotals:
         1.8 runs in a shutdown callback of its own, concurrently with this one."""
         try:
             await asyncio.wait_for(self._closed.wait(), CLOSE_TIMEOUT_S)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass  # written without a close event: `close_reason` is null in totals.json
-        logging.getLogger("livekit.agents").removeFilter(self._logged)
+        logging.getLogger('livekit.agents').removeFilter(self._logged)
         directory.mkdir(parents=True, exist_ok=True)
-        target = directory / f"{self._job['job_id']}.json"
+        target = directory / f'{self._job["job_id"]}.json'
         target.write_text(json.dumps(self.snapshot(), indent=1, sort_keys=True))

@@ -1,3 +1,6 @@
+# (C) Datadog, Inc. 2026-present
+# All rights reserved
+# Licensed under a 3-clause BSD style license (see LICENSE)
 """The voice agent app that the generator runs as a real LiveKit worker, exactly as production
 does: `python -m livekit.agents start scripted_agent.py --url ... --log-level INFO` (1.8), or
 `python scripted_agent.py start ...` through `cli.run_app` on releases before the AgentServer API.
@@ -32,7 +35,7 @@ def _load_instrument() -> Callable[[AgentSession, dict[str, Any]], Any] | None:
     target = os.environ.get(generator_env.INSTRUMENT)
     if not target:
         return None
-    module_name, _, func_name = target.partition(":")
+    module_name, _, func_name = target.partition(':')
     return getattr(importlib.import_module(module_name), func_name)
 
 
@@ -41,16 +44,16 @@ def _load_instrument() -> Callable[[AgentSession, dict[str, Any]], Any] | None:
 instrument = _load_instrument()
 
 WORKER_OPTIONS = {
-    "port": 0,  # the health server on a free port: several generators may run side by side
-    "num_idle_processes": int(os.environ.get(generator_env.IDLE_PROCESSES, "2")),
-    "load_threshold": math.inf,  # take every job the dispatcher offers, however busy the machine
+    'port': 0,  # the health server on a free port: several generators may run side by side
+    'num_idle_processes': int(os.environ.get(generator_env.IDLE_PROCESSES, '2')),
+    'load_threshold': math.inf,  # take every job the dispatcher offers, however busy the machine
 }
-AGENT_NAME = os.environ.get(generator_env.AGENT_NAME, "")
+AGENT_NAME = os.environ.get(generator_env.AGENT_NAME, '')
 
 
 class SupportAgent(Agent):
     def __init__(self, plan: dict[str, Any]) -> None:
-        super().__init__(instructions=plan["instructions"])
+        super().__init__(instructions=plan['instructions'])
 
     async def on_enter(self) -> None:
         self.session.generate_reply()  # the agent greets first
@@ -58,14 +61,14 @@ class SupportAgent(Agent):
 
 async def entrypoint(ctx: JobContext) -> None:
     plan = json.loads(ctx.job.metadata)
-    scale = plan["time_scale"]
+    scale = plan['time_scale']
     job_info = {
-        "job_id": ctx.job.id,
-        "room": ctx.job.room.name,
-        "room_id": ctx.job.room.sid,
-        "agent_name": ctx.job.agent_name,
-        "conversation": plan["index"],
-        "pid": os.getpid(),
+        'job_id': ctx.job.id,
+        'room': ctx.job.room.name,
+        'room_id': ctx.job.room.sid,
+        'agent_name': ctx.job.agent_name,
+        'conversation': plan['index'],
+        'pid': os.getpid(),
     }
     session = agent_session(
         stt=ScriptedSTT(plan, time_scale=scale),
@@ -79,7 +82,7 @@ async def entrypoint(ctx: JobContext) -> None:
         instrument(session, job_info)
     totals = LiveKitTotals(session, job_info, plan)
 
-    @session.on("metrics_collected")
+    @session.on('metrics_collected')
     def _on_metrics_collected(ev: MetricsCollectedEvent) -> None:
         metrics.log_metrics(ev.metrics)
         totals.on_metrics_collected(ev)
@@ -96,19 +99,19 @@ async def entrypoint(ctx: JobContext) -> None:
     await session.start(SupportAgent(plan))
 
     ending = await run_caller(session, mic, plan, states)
-    if ending in ("done", "timeout"):
+    if ending in ('done', 'timeout'):
         await session.aclose()  # the agent ends the call after the goodbye
     # a hang-up, or a session that closed itself: the job ends with the call
-    ctx.shutdown(reason={"hangup": "caller hung up"}.get(ending, "conversation finished"))
+    ctx.shutdown(reason={'hangup': 'caller hung up'}.get(ending, 'conversation finished'))
 
 
 if AgentServer is not None:
     server = AgentServer(**WORKER_OPTIONS)
     server.rtc_session(entrypoint, agent_name=AGENT_NAME)
 
-if __name__ == "__main__":  # releases before `python -m livekit.agents start`
+if __name__ == '__main__':  # releases before `python -m livekit.agents start`
     from livekit.agents import WorkerOptions
 
     # their CLI warns about a load threshold of 1 or more: just below takes every job but a full CPU
-    legacy_options = WORKER_OPTIONS | {"load_threshold": 0.99}
+    legacy_options = WORKER_OPTIONS | {'load_threshold': 0.99}
     cli.run_app(WorkerOptions(entrypoint_fnc=entrypoint, agent_name=AGENT_NAME, **legacy_options))

@@ -1,3 +1,6 @@
+# (C) Datadog, Inc. 2026-present
+# All rights reserved
+# Licensed under a 3-clause BSD style license (see LICENSE)
 """A scripted caller for a real AgentSession: a microphone that speaks the plan's user turns and
 a speaker that plays the agent's audio out in (scaled) real time.
 
@@ -24,7 +27,7 @@ TRAILING_SILENCE_S = 0.3
 
 
 def speech_frame(turn: int) -> rtc.AudioFrame:
-    value = (SPEECH_BASE + turn).to_bytes(2, "little", signed=True)
+    value = (SPEECH_BASE + turn).to_bytes(2, 'little', signed=True)
     return rtc.AudioFrame(value * SAMPLES_PER_FRAME, SAMPLE_RATE, 1, SAMPLES_PER_FRAME)
 
 
@@ -42,7 +45,7 @@ class ScriptedMic(io.AudioInput):
     """Audio input fed from a queue; `speak()` paces the frames in scaled real time."""
 
     def __init__(self, *, time_scale: float) -> None:
-        super().__init__(**supported_kwargs(io.AudioInput, label="ScriptedMic"))
+        super().__init__(**supported_kwargs(io.AudioInput, label='ScriptedMic'))
         self._frames: asyncio.Queue[rtc.AudioFrame] = asyncio.Queue()
         self._time_scale = time_scale
 
@@ -65,12 +68,12 @@ class ScriptedSpeaker(io.AudioOutput):
     """Audio output that 'plays' each segment for its duration (scaled) and reports playback."""
 
     def __init__(self, *, time_scale: float, sample_rate: int = 24000) -> None:
-        capabilities = getattr(io, "AudioOutputCapabilities", None)
+        capabilities = getattr(io, 'AudioOutputCapabilities', None)
         super().__init__(
             sample_rate=sample_rate,
             **supported_kwargs(
                 io.AudioOutput,
-                label="ScriptedSpeaker",
+                label='ScriptedSpeaker',
                 capabilities=capabilities(pause=False) if capabilities else None,
             ),
         )
@@ -85,7 +88,7 @@ class ScriptedSpeaker(io.AudioOutput):
         await super().capture_frame(frame)
         if not self._capture_started:
             self._capture_started = True
-            if hasattr(self, "on_playback_started"):  # reported since 1.3
+            if hasattr(self, 'on_playback_started'):  # reported since 1.3
                 self.on_playback_started(created_at=time.time())
         self._capturing += frame.duration
 

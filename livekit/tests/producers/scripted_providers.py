@@ -1,3 +1,6 @@
+# (C) Datadog, Inc. 2026-present
+# All rights reserved
+# Licensed under a 3-clause BSD style license (see LICENSE)
 """Local LLM, STT and TTS classes for a real AgentSession, driven by a conversation plan.
 
 They subclass livekit-agents' own provider base classes and behave like the network plugins:
@@ -41,17 +44,17 @@ def count_tokens(text: str) -> int:
 
 def provider_error(fault: dict[str, Any], model: str) -> Exception:
     """The exception a network plugin raises for a failed request."""
-    kind = fault["kind"]
-    if kind == "connection":
+    kind = fault['kind']
+    if kind == 'connection':
         return APIConnectionError()
     status = int(kind)
     message = {
-        429: f"Rate limit reached for {model}",
-        500: "Internal Server Error",
-        503: "Service Unavailable",
+        429: f'Rate limit reached for {model}',
+        500: 'Internal Server Error',
+        503: 'Service Unavailable',
     }[status]
     # rate limits and server errors are transient: retryable, as provider plugins raise them
-    return APIStatusError(message, status_code=status, request_id=utils.shortuuid("req_"), retryable=True)
+    return APIStatusError(message, status_code=status, request_id=utils.shortuuid('req_'), retryable=True)
 
 
 class _Faults:
@@ -65,7 +68,7 @@ class _Faults:
         attempt = self._attempts.get(key, 0)
         self._attempts[key] = attempt + 1
         fault = self._faults.get(key)
-        if fault is not None and attempt < fault["attempts"]:
+        if fault is not None and attempt < fault['attempts']:
             raise provider_error(fault, model)
 
 
@@ -77,7 +80,7 @@ class _Latency:
         self._time_scale = time_scale
 
     def draw(self, key: str, low: float, high: float) -> float:
-        return random.Random(f"{self._seed}/{key}").uniform(low, high)
+        return random.Random(f'{self._seed}/{key}').uniform(low, high)
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds * self._time_scale)
@@ -88,20 +91,20 @@ class ScriptedLLM(llm.LLM):
 
     def __init__(self, plan: dict[str, Any], *, time_scale: float) -> None:
         super().__init__()
-        self._spec = plan["llm"]
-        self._replies: list[str] = plan["replies"]
-        self._faults = _Faults({str(k): v for k, v in plan.get("llm_faults", {}).items()})
-        self._latency = _Latency(f"{plan['seed']}/llm", time_scale)
+        self._spec = plan['llm']
+        self._replies: list[str] = plan['replies']
+        self._faults = _Faults({str(k): v for k, v in plan.get('llm_faults', {}).items()})
+        self._latency = _Latency(f'{plan["seed"]}/llm', time_scale)
         self._previous_prompt_tokens = 0
         self._cache_written = False
 
     @property
     def model(self) -> str:
-        return self._spec["model"]
+        return self._spec['model']
 
     @property
     def provider(self) -> str:
-        return self._spec["provider"]
+        return self._spec['provider']
 
     def chat(
         self,
@@ -118,18 +121,18 @@ class ScriptedLLM(llm.LLM):
     def usage_for(self, prompt_tokens: int, instructions_tokens: int, reply: str) -> llm.CompletionUsage:
         """Token usage as the provider would report it, prefix caching included."""
         cached = created = reasoning = 0
-        cache = self._spec.get("cache")
-        if cache == "prefix" and self._previous_prompt_tokens >= 1024:
+        cache = self._spec.get('cache')
+        if cache == 'prefix' and self._previous_prompt_tokens >= 1024:
             # OpenAI-style automatic caching: the previous prompt, in 128-token blocks
             cached = min(self._previous_prompt_tokens, prompt_tokens) // 128 * 128
-        elif cache == "explicit" and instructions_tokens >= 1024:
+        elif cache == 'explicit' and instructions_tokens >= 1024:
             # Anthropic-style cache_control on the system prompt: written once, then read
             if self._cache_written:
                 cached = instructions_tokens
             else:
                 created, self._cache_written = instructions_tokens, True
         completion = count_tokens(reply)
-        if self._spec.get("reasoning"):
+        if self._spec.get('reasoning'):
             reasoning = 8 * completion
             completion += reasoning
         self._previous_prompt_tokens = prompt_tokens
@@ -148,12 +151,12 @@ class _ScriptedLLMStream(llm.LLMStream):
 
     async def _run(self) -> None:
         scripted = self._llm
-        messages = [m for m in self._chat_ctx.items if m.type == "message" and m.text_content]
-        turn = sum(1 for m in messages if m.role == "user")
+        messages = [m for m in self._chat_ctx.items if m.type == 'message' and m.text_content]
+        turn = sum(1 for m in messages if m.role == 'user')
         key = str(turn)
-        attempt_key = f"{turn}/{scripted._faults._attempts.get(key, 0)}"
+        attempt_key = f'{turn}/{scripted._faults._attempts.get(key, 0)}'
         spec = scripted._spec
-        ttft = scripted._latency.draw(f"ttft/{attempt_key}", *spec["ttft"])
+        ttft = scripted._latency.draw(f'ttft/{attempt_key}', *spec['ttft'])
         try:
             scripted._faults.check(key, scripted.model)
         except Exception:
@@ -161,17 +164,17 @@ class _ScriptedLLMStream(llm.LLMStream):
             raise
 
         reply = scripted._replies[turn] if turn < len(scripted._replies) else scripted._replies[-1]
-        instructions = sum(count_tokens(m.text_content or "") for m in messages if m.role in ("system", "developer"))
-        prompt = sum(count_tokens(m.text_content or "") + 4 for m in messages) + 3
-        request_id = utils.shortuuid(spec.get("request_prefix", "chatcmpl-"))
+        instructions = sum(count_tokens(m.text_content or '') for m in messages if m.role in ('system', 'developer'))
+        prompt = sum(count_tokens(m.text_content or '') + 4 for m in messages) + 3
+        request_id = utils.shortuuid(spec.get('request_prefix', 'chatcmpl-'))
 
         await scripted._latency.sleep(ttft)
-        words = reply.split(" ")
-        per_word = 1.0 / spec["words_per_second"]
+        words = reply.split(' ')
+        per_word = 1.0 / spec['words_per_second']
         for index, word in enumerate(words):
-            content = word if index == len(words) - 1 else word + " "
+            content = word if index == len(words) - 1 else word + ' '
             self._event_ch.send_nowait(
-                llm.ChatChunk(id=request_id, delta=llm.ChoiceDelta(role="assistant", content=content))
+                llm.ChatChunk(id=request_id, delta=llm.ChoiceDelta(role='assistant', content=content))
             )
             await scripted._latency.sleep(per_word)
         usage = scripted.usage_for(prompt, instructions, reply)
@@ -188,19 +191,19 @@ class ScriptedTTS(tts.TTS):
             sample_rate=TTS_SAMPLE_RATE,
             num_channels=1,
         )
-        self._spec = plan["tts"]
-        self._fault_prefixes: dict[str, dict[str, Any]] = plan.get("tts_faults", {})
+        self._spec = plan['tts']
+        self._fault_prefixes: dict[str, dict[str, Any]] = plan.get('tts_faults', {})
         self._faults = _Faults(self._fault_prefixes)
-        self._latency = _Latency(f"{plan['seed']}/tts", time_scale)
+        self._latency = _Latency(f'{plan["seed"]}/tts', time_scale)
         self._requests = 0
 
     @property
     def model(self) -> str:
-        return self._spec["model"]
+        return self._spec['model']
 
     @property
     def provider(self) -> str:
-        return self._spec["provider"]
+        return self._spec['provider']
 
     def synthesize(
         self, text: str, *, conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS
@@ -216,8 +219,8 @@ class _ScriptedChunkedStream(tts.ChunkedStream):
         scripted = self._tts
         text = self.input_text
         key = next((p for p in scripted._fault_prefixes if text.lstrip().startswith(p)), text)
-        draw_key = f"ttfb/{text}/{scripted._faults._attempts.get(key, 0)}"
-        ttfb = scripted._latency.draw(draw_key, *scripted._spec["ttfb"])
+        draw_key = f'ttfb/{text}/{scripted._faults._attempts.get(key, 0)}'
+        ttfb = scripted._latency.draw(draw_key, *scripted._spec['ttfb'])
         try:
             scripted._faults.check(key, scripted.model)
         except Exception:
@@ -228,7 +231,7 @@ class _ScriptedChunkedStream(tts.ChunkedStream):
             request_id=utils.shortuuid(),
             sample_rate=TTS_SAMPLE_RATE,
             num_channels=1,
-            mime_type="audio/pcm",
+            mime_type='audio/pcm',
         )
         await scripted._latency.sleep(ttfb)
         samples = round(len(text.strip()) * SPEECH_SECONDS_PER_CHAR * TTS_SAMPLE_RATE)
@@ -243,21 +246,21 @@ class ScriptedSTT(stt.STT):
 
     def __init__(self, plan: dict[str, Any], *, time_scale: float) -> None:
         super().__init__(capabilities=stt.STTCapabilities(streaming=True, interim_results=True))
-        self._spec = plan["stt"]
-        self._utterances: list[str] = [turn["user"] for turn in plan["turns"]]
-        self._faults = _Faults({"stream": plan["stt_fault"]} if plan.get("stt_fault") else {})
-        self._latency = _Latency(f"{plan['seed']}/stt", time_scale)
+        self._spec = plan['stt']
+        self._utterances: list[str] = [turn['user'] for turn in plan['turns']]
+        self._faults = _Faults({'stream': plan['stt_fault']} if plan.get('stt_fault') else {})
+        self._latency = _Latency(f'{plan["seed"]}/stt', time_scale)
 
     @property
     def model(self) -> str:
-        return self._spec["model"]
+        return self._spec['model']
 
     @property
     def provider(self) -> str:
-        return self._spec["provider"]
+        return self._spec['provider']
 
     async def _recognize_impl(self, buffer: Any, *, language: Any = NOT_GIVEN, conn_options: Any) -> stt.SpeechEvent:
-        raise NotImplementedError("the scripted STT only streams")
+        raise NotImplementedError('the scripted STT only streams')
 
     def stream(
         self,
@@ -274,9 +277,9 @@ class _ScriptedRecognizeStream(stt.RecognizeStream):
 
     async def _run(self) -> None:
         scripted = self._stt
-        scripted._faults.check("stream", scripted.model)  # a dropped websocket at connect
+        scripted._faults.check('stream', scripted.model)  # a dropped websocket at connect
         spec = scripted._spec
-        language = spec.get("language", "en")
+        language = spec.get('language', 'en')
         unbilled = 0.0  # audio received since the last usage report
         speaking_turn: int | None = None
         speech = silence = 0.0
@@ -296,21 +299,25 @@ class _ScriptedRecognizeStream(stt.RecognizeStream):
                 speech_ended_at = time.time()
                 text = scripted._utterances[turn]
                 if 0.5 <= speech < 0.5 + frame.duration:
-                    partial = " ".join(text.split(" ")[: max(1, len(text.split(" ")) // 2)])
-                    self._event_ch.send_nowait(self._transcript(stt.SpeechEventType.INTERIM_TRANSCRIPT, partial, language, request_id))
+                    partial = ' '.join(text.split(' ')[: max(1, len(text.split(' ')) // 2)])
+                    self._event_ch.send_nowait(
+                        self._transcript(stt.SpeechEventType.INTERIM_TRANSCRIPT, partial, language, request_id)
+                    )
                 continue
             if speaking_turn is None:
                 continue
             silence += frame.duration
             if silence + 1e-9 < self.ENDPOINT_SILENCE:
                 continue
-            await scripted._latency.sleep(scripted._latency.draw(f"final/{speaking_turn}", *spec["final_delay"]))
+            await scripted._latency.sleep(scripted._latency.draw(f'final/{speaking_turn}', *spec['final_delay']))
             text = scripted._utterances[speaking_turn]
-            self._event_ch.send_nowait(self._transcript(stt.SpeechEventType.FINAL_TRANSCRIPT, text, language, request_id))
+            self._event_ch.send_nowait(
+                self._transcript(stt.SpeechEventType.FINAL_TRANSCRIPT, text, language, request_id)
+            )
             self._event_ch.send_nowait(
                 speech_event(type=stt.SpeechEventType.END_OF_SPEECH, speech_end_time=speech_ended_at)
             )
-            tokens = spec.get("tokens_per_second", 0)
+            tokens = spec.get('tokens_per_second', 0)
             self._event_ch.send_nowait(
                 speech_event(
                     type=stt.SpeechEventType.RECOGNITION_USAGE,
