@@ -145,6 +145,17 @@ class _Head:
         return hashlib.blake2b(b'%d:%s' % (nuls, self.data[: length - nuls]), digest_size=16).hexdigest()
 
 
+def _data_from(fd, pos, at_end=...):
+    """Where data starts at or after `pos`, past a sparse hole (`at_end` if the hole runs to the end;
+    `pos` itself where the filesystem cannot tell)."""
+    try:
+        return max(pos, os.lseek(fd, pos, os.SEEK_DATA))
+    except OSError as e:
+        if e.errno == errno.ENXIO:
+            return pos if at_end is ... else at_end
+        return pos
+
+
 def _head(path):
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
@@ -587,6 +598,8 @@ class LogTailer:
         stats = self.stats
         max_line = self.max_line_bytes
         read_pos = f.offset
+        if not f.skip:
+            read_pos = f.offset = _data_from(fd, read_pos)
         carry = b''  # the line in progress, without leading NULs
         carry_start = read_pos  # file offset of carry[0]
         while True:
@@ -597,6 +610,8 @@ class LogTailer:
             chunk = os.pread(fd, want, read_pos)
             if not chunk:
                 return True, carry
+            if finishing and b'\n' in chunk:
+                chunk = chunk[: chunk.index(b'\n') + 1]  # only the end of the line in progress
             read_pos += len(chunk)
             self._budget -= len(chunk)
             stats.bytes_read += len(chunk)
@@ -647,13 +662,10 @@ class LogTailer:
         rest = carry.lstrip(b'\0')
         carry_start += len(carry) - len(rest)
         if not rest:
-            try:
-                data = os.lseek(fd, read_pos, os.SEEK_DATA)
-            except OSError as e:
-                if e.errno == errno.ENXIO:
-                    return None, carry_start, read_pos
-                data = read_pos
-            carry_start = read_pos = max(read_pos, data)
+            data = _data_from(fd, read_pos, None)
+            if data is None:
+                return None, carry_start, read_pos
+            carry_start = read_pos = data
         return rest, carry_start, read_pos
 
     def _finish(self, f, tail):
