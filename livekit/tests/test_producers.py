@@ -15,6 +15,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+
 from livekit.agents import __version__ as livekit_agents_version
 
 from .producers import plans
@@ -113,3 +114,57 @@ def test_injected_failures_are_livekits_own_errors(generated):
 def test_plans_are_deterministic():
     assert plans.build_plans(12, seed=3, time_scale=0.1) == plans.build_plans(12, seed=3, time_scale=0.1)
     assert plans.build_plans(12, seed=3, time_scale=0.1) != plans.build_plans(12, seed=4, time_scale=0.1)
+
+
+SAMPLES = Path(__file__).parent / 'fixtures' / 'logs'
+PYTHON_SAMPLES = {
+    # sample: (totals file, job fields its job lines carry)
+    'python-1.1.5': ('python-1.1.5.expected.json', ('pid', 'job_id')),
+    'python-1.2.18': ('python-1.2.18.expected.json', ('pid', 'job_id')),
+    'python-1.8.9-session': ('python-1.8.9-session.totals.json', JOB_FIELDS),
+    'python-1.8.9-session-debug': ('python-1.8.9-session-debug.totals.json', JOB_FIELDS),
+}
+
+
+def _lines(name):
+    return [json.loads(line) for line in (SAMPLES / f'{name}.jsonl').read_text().splitlines()]
+
+
+@pytest.mark.parametrize('sample', sorted(PYTHON_SAMPLES))
+def test_committed_python_sample_matches_its_totals(sample):
+    """The log_metrics lines of each job carry exactly what LiveKit handed to logging, in order."""
+    totals_file, job_fields = PYTHON_SAMPLES[sample]
+    totals = json.loads((SAMPLES / totals_file).read_text())
+    lines = _lines(sample)
+    assert totals['sdk_version'] == sample.split('-')[1]
+    for job_id, job in totals['jobs'].items():
+        metrics_lines = [
+            line
+            for line in lines
+            if line.get('job_id') == job_id and line['message'].split(':')[0].endswith(' metrics')
+        ]
+        assert len(metrics_lines) == len(job['metrics_events']) == len(job['logged_metrics']) > 0
+        for line, logged in zip(metrics_lines, job['logged_metrics'], strict=True):
+            assert {key: line[key] for key in logged} == logged
+            assert all(field in line for field in job_fields)
+
+
+def test_committed_node_sample_has_the_pino_shape_and_its_totals():
+    """Reference section 6: numeric level, `msg`, epoch-ms `time`, camelCase milliseconds, job bindings."""
+    totals = json.loads((SAMPLES / 'node-1.9.0.expected.json').read_text())
+    lines = _lines('node-1.9.0')
+    for line in lines:
+        assert line['level'] in (10, 20, 30, 40, 50, 60)
+        assert isinstance(line['time'], int) and line['time'] > 1_600_000_000_000
+        assert isinstance(line['msg'], str) and 'message' not in line
+    for job_id, job in totals['jobs'].items():
+        metrics_lines = [line for line in lines if line.get('jobID') == job_id and line['msg'].endswith(' metrics')]
+        assert len(metrics_lines) == len(job['logged_metrics']) > 0
+        for line, entry in zip(metrics_lines, job['logged_metrics'], strict=True):
+            assert line['room_id'] == job['room_id'] and line['pid'] == job['pid']
+            assert {key: line[key] for key in entry['logged']} == entry['logged']
+    kinds = {line['msg'] for line in lines}
+    assert {'LLM metrics', 'TTS metrics', 'STT metrics', 'EOU metrics', 'VAD metrics'} <= kinds
+    assert {'RealtimeModel metrics', 'Interruption metrics', 'AgentSession closed'} <= kinds
+    llm_line = next(line for line in lines if line['msg'] == 'LLM metrics')
+    assert {'ttftMs', 'inputTokens', 'outputTokens', 'promptCachedTokens', 'tokensPerSecond'} <= set(llm_line)
