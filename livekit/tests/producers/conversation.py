@@ -17,6 +17,7 @@ from scripted_io import ScriptedMic
 # Upper bound for one agent answer, retries and backoff included, in unscaled seconds; a
 # guard against a hung plan, never reached by a healthy one.
 REPLY_TIMEOUT_S = 60.0
+MIN_REPLY_TIMEOUT_S = 20.0  # wall seconds: a loaded CI machine may run far behind the time scale
 
 
 class AgentStates:
@@ -61,7 +62,7 @@ class AgentStates:
 async def run_caller(session: AgentSession, mic: ScriptedMic, plan: dict[str, Any], states: AgentStates) -> str:
     """Play the caller's part; returns how the call ended from the caller's side."""
     scale = plan['time_scale']
-    timeout = REPLY_TIMEOUT_S * max(scale, 0.05)
+    timeout = max(REPLY_TIMEOUT_S * scale, MIN_REPLY_TIMEOUT_S)
     # the greeting: the agent speaks first (before 1.2, start() itself moves the agent from
     # thinking to listening, so wait for speech that ended)
     if not await states.wait_for(lambda: states.speaking_starts >= 1 and states.state == 'listening', timeout):
