@@ -271,7 +271,8 @@ class LogTailer:
         self.stats.backlog_bytes = sum(max(0, f.size - f.offset) for f in live)
 
     def _discover(self):
-        """{(dev, ino): (real path, stat)} of the regular files matched, and the paths that failed."""
+        """{(dev, ino): (real path, stat)} of the regular files matched, and the paths that could not be
+        looked at (a known file there is kept as it is)."""
         found, failed, seen = {}, set(), set()
         for pattern in self.patterns:
             # Not recursive: `**` could walk a symlink loop for ever.
@@ -299,7 +300,6 @@ class LogTailer:
                 if not stat.S_ISREG(st.st_mode):
                     reason = 'is a directory, not a log file' if stat.S_ISDIR(st.st_mode) else 'is not a regular file'
                     self.errors.append((path, reason))
-                    failed.add(path)
                     continue
                 # Known by its real path: a rotated file is looked for next to it, not next to a symlink
                 # (`/var/log/containers/*.log` link to the files kubelet rotates in `/var/log/pods`).
