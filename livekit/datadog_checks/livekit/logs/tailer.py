@@ -351,7 +351,7 @@ class LogTailer:
         truncated = []
         for f, head, size in changed:
             f.source = self._source_of(head, size, f, known)
-            if f.source is None:
+            if f.source is None and (f.fp_len or f.offset):
                 truncated.append(f)
         for f, _, _ in changed:
             if f.source is not None:
@@ -388,7 +388,8 @@ class LogTailer:
         return f
 
     def _changed_head(self, f, path):
-        """The first bytes of a known file if it shrank or now starts differently, else None."""
+        """The first bytes of a known file if it shrank or now starts differently, or if it has its
+        first bytes since it was seen empty (then it may be a copy that reused the inode); else None."""
         try:
             fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         except OSError:
@@ -401,6 +402,8 @@ class LogTailer:
         if (st.st_dev, st.st_ino) != f.key:
             return None
         if st.st_size < f.offset or (f.fp_len and head.fingerprint(f.fp_len) != f.fp):
+            return head
+        if not f.fp_len and not f.offset and head.size:
             return head
         return None
 
