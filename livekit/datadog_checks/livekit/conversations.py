@@ -58,6 +58,8 @@ class Conversation:
         'pending_eou',
         'pending_ttft',
         'pending_ttfb',
+        # a companion job's estimate, kept for the reply's turn record when LiveKit measured none (< 1.3)
+        'companion_estimate',
         # model and provider of the last request of each kind, for the job's error lines
         'models',
         # an LLM request of the job is being retried (Node's final failure shows no line of its own)
@@ -81,6 +83,7 @@ class Conversation:
         self.pending_eou = None
         self.pending_ttft = None
         self.pending_ttfb = None
+        self.companion_estimate = None
         self.models = {}
         self.llm_retrying = False
 

@@ -164,8 +164,8 @@ class LogPipeline:
             if event.kind == REALTIME:
                 if not line.companion:
                     conversation.realtime_turns += 1
-            elif not line.companion:
-                self._estimate(conversation, conversation.llm_ttft(event.ttft), line.language)
+            else:
+                self._estimate(conversation, conversation.llm_ttft(event.ttft), line)
 
     def _on_synthesis(self, event, line, conversation, agent_name):
         tags = self._tags(agent_name, event.model, event.provider, line.language)
@@ -178,13 +178,20 @@ class LogPipeline:
             self._distributions.add('tts.ttfb', tags, event.ttfb)
         if conversation is not None:
             conversation.models[TTS] = (event.model, event.provider)
-            if not line.companion:
-                self._estimate(conversation, conversation.tts_ttfb(event.ttfb), line.language)
+            self._estimate(conversation, conversation.tts_ttfb(event.ttfb), line)
 
-    def _estimate(self, conversation, estimate, language):
-        if estimate is not None:
-            tags = self._tags(conversation.agent_name, None, None, language) + ('method:estimated',)
-            self._distributions.add('turn.e2e_latency', tags, estimate)
+    def _estimate(self, conversation, estimate, line):
+        if estimate is None:
+            return
+        if line.companion:
+            # the reply's turn record decides: LiveKit's measured latency when it has one (1.3+)
+            conversation.companion_estimate = estimate
+        else:
+            self._submit_e2e(conversation.agent_name, line.language, 'estimated', estimate)
+
+    def _submit_e2e(self, agent_name, language, method, value):
+        tags = self._tags(agent_name, None, None, language) + (f'method:{method}',)
+        self._distributions.add('turn.e2e_latency', tags, value)
 
     def _on_transcription(self, event, line, conversation, agent_name):
         tags = self._tags(agent_name, event.model, event.provider, line.language)
@@ -200,14 +207,14 @@ class LogPipeline:
             self._distributions.add('eou.end_of_utterance_delay', tags, event.end_of_utterance_delay)
         if event.transcription_delay is not None:
             self._distributions.add('eou.transcription_delay', tags, event.transcription_delay)
+        if conversation is not None and event.end_of_utterance_delay is not None:
+            conversation.start_turn(event.end_of_utterance_delay)
         if line.companion:
             # the companion's turn records count the turns
             return
         self._count('turns.user', self._tags(agent_name, None, None, line.language), 1)
         if conversation is not None:
             conversation.turns += 1
-            if event.end_of_utterance_delay is not None:
-                conversation.start_turn(event.end_of_utterance_delay)
 
     def _on_interruptions(self, event, line, conversation, agent_name):
         if event.count:
@@ -243,9 +250,14 @@ class LogPipeline:
             self._count('turns.user', self._tags(agent_name, None, None, line.language), 1)
             if conversation is not None:
                 conversation.turns += 1
-        elif event.role == 'assistant' and event.e2e_latency is not None:
-            tags = self._tags(agent_name, None, None, line.language) + ('method:measured',)
-            self._distributions.add('turn.e2e_latency', tags, event.e2e_latency)
+        elif event.role == 'assistant':
+            estimate = conversation.companion_estimate if conversation is not None else None
+            if conversation is not None:
+                conversation.companion_estimate = None
+            if event.e2e_latency is not None:
+                self._submit_e2e(agent_name, line.language, 'measured', event.e2e_latency)
+            elif estimate is not None:
+                self._submit_e2e(agent_name, line.language, 'estimated', estimate)
 
     def _on_companion_conversation(self, event, line, conversation, agent_name):
         if conversation is not None:
