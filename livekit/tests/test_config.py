@@ -10,9 +10,9 @@ GOOD_LOGS = {'log_paths': ['/nonexistent/livekit/*.log']}
 
 
 def run_with(dd_run_check, instance):
-    check = LiveKitCheck('livekit', {}, [instance])
+    # Some options are checked when the check is created, the rest at its first run.
     with pytest.raises(Exception) as excinfo:
-        dd_run_check(check, extract_message=True)
+        dd_run_check(LiveKitCheck('livekit', {}, [instance]), extract_message=True)
     return str(excinfo.value)
 
 
@@ -46,3 +46,35 @@ def test_bad_config_names_the_option(dd_run_check, instance, expected):
     message = run_with(dd_run_check, instance)
     for fragment in expected:
         assert fragment in message, message
+
+
+def wrong_value_for(annotation):
+    """A value of the wrong type for a field of the generated InstanceConfig."""
+    text = str(annotation)
+    if 'Literal' in text:
+        return 'not-one-of-the-choices'
+    for marker, value in (
+        ('MappingProxyType', 'not-a-mapping'),
+        ('tuple', 'not-a-list'),
+        ('bool', 'maybe'),
+        ('float', 'not-a-number'),
+        ('int', 'not-a-number'),
+        ('str', 12345),
+    ):
+        if marker in text:
+            return value
+    return ['an', 'object', 'was', 'expected']  # nested models (proxy, auth_token, metric_patterns)
+
+
+def every_option():
+    from datadog_checks.livekit.config_models.instance import InstanceConfig
+
+    return sorted(InstanceConfig.model_fields.items())
+
+
+@pytest.mark.parametrize('option, field', every_option(), ids=[name for name, _ in every_option()])
+def test_every_option_rejects_a_wrong_type_by_name(dd_run_check, option, field):
+    instance = {'server_endpoint': 'http://localhost:6789/metrics', **GOOD_LOGS}
+    instance[option] = wrong_value_for(field.annotation)
+    message = run_with(dd_run_check, instance)
+    assert option in message, message
