@@ -1,4 +1,4 @@
 # (C) Datadog, Inc. 2026-present
 # All rights reserved
 # Licensed under a 3-clause BSD style license (see LICENSE)
-__version__ = '0.0.1'
+__version__ = '1.0.0'
