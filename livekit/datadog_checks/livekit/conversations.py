@@ -39,21 +39,19 @@ def close_reason_tag(reason):
     return reason if _REASON.fullmatch(reason) else OTHER
 
 
+# What a restart keeps of an open conversation, in the order of its saved list, grouped by the type
+# `Conversation.load` demands.
+_STRINGS = ('job_id', 'language')
+_OPTIONAL_STRINGS = ('agent_name', 'room', 'service', 'trace_id')
+_OPTIONAL_TIMES = ('first_time', 'last_time')
+_COUNTS = ('turns', 'realtime_turns')
+_PERSISTED = _STRINGS + _OPTIONAL_STRINGS + ('companion',) + _OPTIONAL_TIMES + _COUNTS
+
+
 class Conversation:
-    __slots__ = (
-        'job_id',
-        'language',
-        'agent_name',
-        'room',
-        'service',
-        'trace_id',
-        'companion',
-        'first_time',
+    __slots__ = _PERSISTED + (
         'last_raw',
-        'last_time',
         'sequence',
-        'turns',
-        'realtime_turns',
         # the e2e estimate of the pending user turn: EOU delay, then the next LLM ttft and TTS ttfb
         'pending_eou',
         'pending_ttft',
@@ -120,39 +118,19 @@ class Conversation:
 
     # -- persistence ----------------------------------------------------------------------
 
-    _PERSISTED = (
-        'job_id',
-        'language',
-        'agent_name',
-        'room',
-        'service',
-        'trace_id',
-        'companion',
-        'first_time',
-        'last_time',
-        'turns',
-        'realtime_turns',
-    )
-
     def dump(self):
-        return [getattr(self, name) for name in self._PERSISTED]
+        return [getattr(self, name) for name in _PERSISTED]
 
     @classmethod
     def load(cls, values):
-        if type(values) is not list or len(values) != len(cls._PERSISTED):
+        if type(values) is not list or len(values) != len(_PERSISTED):
             raise ValueError('conversation entry')
-        fields = dict(zip(cls._PERSISTED, values, strict=True))
+        fields = dict(zip(_PERSISTED, values, strict=True))
         _check_types(fields)
         conversation = cls(fields['job_id'], fields['language'], fields['first_time'])
         for name, value in fields.items():
             setattr(conversation, name, value)
         return conversation
-
-
-_STRINGS = ('job_id', 'language')
-_OPTIONAL_STRINGS = ('agent_name', 'room', 'service', 'trace_id')
-_OPTIONAL_TIMES = ('first_time', 'last_time')
-_COUNTS = ('turns', 'realtime_turns')
 
 
 def _check_types(fields):
