@@ -219,13 +219,13 @@ class TailerMachine(RuleBasedStateMachine):
             lines.extend(batch.lines)
         self.rejected.update(self.tailer.stats.rejected)
         errors = self.tailer.errors
-        # Lines lost by a deletion or a truncation are reported, again after a crash (its state predates
-        # it). A file rotated twice between two runs before its first line was read may be reported too:
-        # the tailer cannot tell it from a deleted file whose inode was reused.
+        # Lines lost by a deletion or a truncation are reported. So may be, when the tailer cannot tell it
+        # from a deleted file whose inode was reused, a file rotated twice between two runs before its
+        # first line was read, or a file that a crashed run read but the restored state did not know.
         assert all(reason.startswith('deleted or replaced before') for _, reason in errors), errors
         self.rotated_twice = self.rotated_twice or self.rotations > 1
         self.rotations = 0
-        assert not errors or self.loss_events or self.rotated_twice, errors
+        assert not errors or self.loss_events or self.rotated_twice or self.crashes, errors
         for payload in lines:
             assert payload in self.order, payload
             assert payload not in self.lost and payload not in self.skipped, payload

@@ -637,7 +637,8 @@ class LogTailer:
                 f.offset = carry_start = carry_start + nl + 1
                 if b'\0' in data:
                     lines = [line.lstrip(b'\0') for line in lines]
-                if len(data) > max_line and max(map(len, lines)) > max_line:
+                # Only the first line can be longer than what was just read.
+                if len(lines[0]) > max_line or (len(chunk) > max_line and max(map(len, lines)) > max_line):
                     kept = [line for line in lines if len(line) <= max_line]
                     count(stats.rejected, 'oversized', len(lines) - len(kept))
                     lines = kept
