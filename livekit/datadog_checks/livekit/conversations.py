@@ -149,16 +149,15 @@ def _check_types(fields):
 class Ended:
     """A conversation that ended, with what its end submits."""
 
-    __slots__ = ('conversation', 'close_reason', 'turns', 'duration', 'end_time', 'extra_user_turns', 'evicted')
+    __slots__ = ('conversation', 'close_reason', 'turns', 'duration', 'end_time', 'extra_user_turns')
 
-    def __init__(self, conversation, close_reason, turns, duration, end_time, extra_user_turns, evicted):
+    def __init__(self, conversation, close_reason, turns, duration, end_time, extra_user_turns):
         self.conversation = conversation
         self.close_reason = close_reason
         self.turns = turns
         self.duration = duration
         self.end_time = end_time
         self.extra_user_turns = extra_user_turns
-        self.evicted = evicted
 
 
 class Conversations:
@@ -192,7 +191,7 @@ class Conversations:
         conversation.last_raw = raw_time
         return conversation
 
-    def end(self, conversation, close_reason, raw_time=None, turns=None, duration=None, evicted=False):
+    def end(self, conversation, close_reason, raw_time=None, turns=None, duration=None):
         """End an open conversation now (at the line time `raw_time` when given)."""
         del self.open[conversation.job_id]
         self._remember_ended(conversation.job_id, conversation.companion)
@@ -208,7 +207,7 @@ class Conversations:
                 turns = extra_user_turns = conversation.realtime_turns
         if duration is None and end_time is not None and conversation.first_time is not None:
             duration = max(0.0, end_time - conversation.first_time)
-        self.ended.append(Ended(conversation, close_reason, turns, duration, end_time, extra_user_turns, evicted))
+        self.ended.append(Ended(conversation, close_reason, turns, duration, end_time, extra_user_turns))
 
     def expire(self, now):
         """End the conversations idle for `idle_timeout` on the line clock (see module doc)."""
@@ -269,7 +268,7 @@ class Conversations:
         # evict in small batches so a flood of new job ids costs O(log n) per conversation
         batch = max(1, self.max_open // 100)
         for conversation in heapq.nsmallest(batch, self.open.values(), key=lambda c: c.sequence):
-            self.end(conversation, EVICTED, evicted=True)
+            self.end(conversation, EVICTED)
 
     def _remember_ended(self, job_id, companion):
         self.ended_jobs[job_id] = companion
