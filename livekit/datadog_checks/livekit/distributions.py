@@ -40,7 +40,7 @@ class Distributions:
         counts = self._buckets.get(key)
         if counts is None:
             counts = self._buckets[key] = {}
-        index = ZERO_BUCKET if value == 0 else math.floor(math.log10(value) * BUCKETS_PER_DECADE)
+        index = bucket_index(value)
         counts[index] = counts.get(index, 0) + 1
 
     def submit(self, check, extra_tags=()):
@@ -55,9 +55,6 @@ class Distributions:
                 lower, upper = bucket_bounds(index)
                 check.submit_histogram_bucket(name, count, lower, upper, False, None, tag_list, **options)
         self._buckets = {}
-
-    def __len__(self):
-        return len(self._buckets)
 
 
 def quantile_from_buckets(buckets, q):
