@@ -35,6 +35,7 @@ STATE_VERSION = 1
 FINGERPRINT_BYTES = 1024
 READ_BLOCK_BYTES = 1024 * 1024
 FINISH_LINE_BLOCK_BYTES = 64 * 1024
+HOLE_READ_BYTES = 64 * 1024
 MAX_FILES = 10000
 ROTATED_IDLE_SECONDS = 300
 DONE_RETENTION_SECONDS = 3600
@@ -117,19 +118,24 @@ class _Head:
     __slots__ = ('nuls', 'data')
 
     def __init__(self, fd):
-        self.data = os.pread(fd, FINGERPRINT_BYTES, 0)
-        self.nuls = 0
-        while self.data[:1] == b'\0':
-            rest = self.data.lstrip(b'\0')
-            self.nuls += len(self.data) - len(rest)
+        nuls = 0
+        data = os.pread(fd, FINGERPRINT_BYTES, 0)
+        while data[:1] == b'\0':
+            rest = data.lstrip(b'\0')
+            nuls += len(data) - len(rest)
             if rest:
-                self.data = rest + os.pread(fd, FINGERPRINT_BYTES - len(rest), self.nuls + len(rest))
+                data = rest[:FINGERPRINT_BYTES]
+                if len(data) < FINGERPRINT_BYTES:
+                    data += os.pread(fd, FINGERPRINT_BYTES - len(data), nuls + len(data))
                 break
-            try:
-                self.nuls = max(self.nuls, os.lseek(fd, self.nuls, os.SEEK_DATA))  # skip a sparse hole
-            except OSError:
-                pass  # ENXIO: the hole runs to the end of the file
-            self.data = os.pread(fd, FINGERPRINT_BYTES, self.nuls)
+            after = _data_from(fd, nuls)  # past a sparse hole at once
+            if after is None:
+                data = b''
+                break
+            nuls = after
+            data = os.pread(fd, HOLE_READ_BYTES, nuls)
+        self.nuls = nuls
+        self.data = data[:FINGERPRINT_BYTES]
 
     @property
     def size(self):
@@ -145,15 +151,13 @@ class _Head:
         return hashlib.blake2b(b'%d:%s' % (nuls, self.data[: length - nuls]), digest_size=16).hexdigest()
 
 
-def _data_from(fd, pos, at_end=...):
-    """Where data starts at or after `pos`, past a sparse hole (`at_end` if the hole runs to the end;
-    `pos` itself where the filesystem cannot tell)."""
+def _data_from(fd, pos):
+    """Where data starts at or after `pos`, past a sparse hole; None when the hole runs to the end
+    (`pos` itself where the filesystem cannot tell)."""
     try:
         return max(pos, os.lseek(fd, pos, os.SEEK_DATA))
     except OSError as e:
-        if e.errno == errno.ENXIO:
-            return pos if at_end is ... else at_end
-        return pos
+        return None if e.errno == errno.ENXIO else pos
 
 
 def _head(path):
@@ -601,8 +605,9 @@ class LogTailer:
         stats = self.stats
         max_line = self.max_line_bytes
         read_pos = f.offset
-        if not f.skip:
-            read_pos = f.offset = _data_from(fd, read_pos)
+        start = None if f.skip else _data_from(fd, read_pos)
+        if start is not None:
+            read_pos = f.offset = start  # a line starts here: a sparse hole before it is skipped
         carry = b''  # the line in progress, without leading NULs
         carry_start = read_pos  # file offset of carry[0]
         while True:
@@ -666,7 +671,7 @@ class LogTailer:
         rest = carry.lstrip(b'\0')
         carry_start += len(carry) - len(rest)
         if not rest:
-            data = _data_from(fd, read_pos, None)
+            data = _data_from(fd, read_pos)
             if data is None:
                 return None, carry_start, read_pos
             carry_start = read_pos = data
