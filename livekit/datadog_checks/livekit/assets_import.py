@@ -10,6 +10,7 @@ tag; a dashboard (whose tags may only be `team:` tags) by title and the `integra
 description carries. One failing asset never hides the others; the exit status says whether any failed.
 """
 import json
+from functools import partial
 
 from .assets_validate import INTEGRATION_TAG
 
@@ -150,26 +151,43 @@ class Importer:
     def _model(self, payload, model_class):
         return self.client.deserialize(json.dumps(payload), (model_class,), True)
 
+    def _import_all(self, kind, name_key, payloads, list_ours, upsert):
+        """`upsert(payload, existing)` for each payload, `existing` from `list_ours()` ({name: [...]}).
+        A failed listing fails every payload; a failed upsert only its own."""
+        try:
+            ours = list_ours()
+        except self._errors() as e:
+            for payload in payloads:
+                self.failed(kind, payload.get(name_key), e)
+            return
+        for payload in payloads:
+            try:
+                upsert(payload, ours.get(payload[name_key], []))
+            except self._errors() as e:
+                self.failed(kind, payload.get(name_key), e)
+
     # --- dashboards ---
 
     def import_dashboards(self, dashboards):
         from datadog_api_client.v1.api.dashboards_api import DashboardsApi
 
         api = DashboardsApi(self.client)
-        try:
-            ours = {}
-            for summary in api.list_dashboards_with_pagination(filter_shared=False):
-                if INTEGRATION_TAG in (summary.get('description') or ''):
-                    ours.setdefault(summary.get('title'), []).append(summary.get('id'))
-        except self._errors() as e:
-            for _, payload in dashboards:
-                self.failed('dashboard', payload.get('title'), e)
-            return
-        for _, payload in dashboards:
-            try:
-                self._upsert_dashboard(api, payload, ours.get(payload['title'], []))
-            except self._errors() as e:
-                self.failed('dashboard', payload.get('title'), e)
+        self._import_all(
+            'dashboard',
+            'title',
+            [payload for _, payload in dashboards],
+            partial(self._our_dashboards, api),
+            partial(self._upsert_dashboard, api),
+        )
+
+    @staticmethod
+    def _our_dashboards(api):
+        """{title: [id]} of the dashboards whose description carries the integration marker."""
+        ours = {}
+        for summary in api.list_dashboards_with_pagination(filter_shared=False):
+            if INTEGRATION_TAG in (summary.get('description') or ''):
+                ours.setdefault(summary.get('title'), []).append(summary.get('id'))
+        return ours
 
     def _upsert_dashboard(self, api, payload, existing_ids):
         from datadog_api_client.v1.model.dashboard import Dashboard
@@ -196,21 +214,22 @@ class Importer:
         from datadog_api_client.v1.api.monitors_api import MonitorsApi
 
         api = MonitorsApi(self.client)
-        definitions = [asset['definition'] for _, asset in monitors]
-        try:
-            ours = {}
-            for monitor in api.list_monitors_with_pagination(monitor_tags=INTEGRATION_TAG, page_size=100):
-                if INTEGRATION_TAG in (monitor.get('tags') or []):
-                    ours.setdefault(monitor.get('name'), []).append(monitor)
-        except self._errors() as e:
-            for definition in definitions:
-                self.failed('monitor', definition.get('name'), e)
-            return
-        for definition in definitions:
-            try:
-                self._upsert_monitor(api, definition, ours.get(definition['name'], []))
-            except self._errors() as e:
-                self.failed('monitor', definition.get('name'), e)
+        self._import_all(
+            'monitor',
+            'name',
+            [asset['definition'] for _, asset in monitors],
+            partial(self._our_monitors, api),
+            partial(self._upsert_monitor, api),
+        )
+
+    @staticmethod
+    def _our_monitors(api):
+        """{name: [monitor]} of the monitors tagged with the integration tag."""
+        ours = {}
+        for monitor in api.list_monitors_with_pagination(monitor_tags=INTEGRATION_TAG, page_size=100):
+            if INTEGRATION_TAG in (monitor.get('tags') or []):
+                ours.setdefault(monitor.get('name'), []).append(monitor)
+        return ours
 
     def _upsert_monitor(self, api, definition, existing):
         from datadog_api_client.v1.model.monitor import Monitor
