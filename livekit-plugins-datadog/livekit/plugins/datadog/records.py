@@ -83,15 +83,24 @@ def _get(obj: Any, key: str) -> Any:
     return getattr(obj, key, None)
 
 
-def _model_fields(metadata: Any, source: Any) -> dict[str, Any]:
-    model, provider = _get(metadata, "model_name"), _get(metadata, "model_provider")
-    if metadata is None and source is not None:
-        # before 1.2.12 metrics carry no metadata; the emitting model object knows its name
-        model, provider = getattr(source, "model", None), getattr(source, "provider", None)
+def _names(model: Any, provider: Any) -> dict[str, Any]:
+    """The `model` and `provider` fields, kept only when they are strings."""
     return {
         "model": model if isinstance(model, str) else None,
         "provider": provider if isinstance(provider, str) else None,
     }
+
+
+def _names_of(obj: Any) -> dict[str, Any]:
+    """The `model` and `provider` fields from an object's attributes (a model object, a turn detector)."""
+    return _names(getattr(obj, "model", None), getattr(obj, "provider", None))
+
+
+def _model_fields(metadata: Any, source: Any) -> dict[str, Any]:
+    if metadata is None and source is not None:
+        # before 1.2.12 metrics carry no metadata; the emitting model object knows its name
+        return _names_of(source)
+    return _names(_get(metadata, "model_name"), _get(metadata, "model_provider"))
 
 
 def metrics_record(metrics: Any, source: Any = None) -> tuple[str, dict[str, Any]] | None:
@@ -143,14 +152,10 @@ def eou_from_user_turn(item: Any, turn_detection: Any) -> dict[str, Any] | None:
     report = getattr(item, "metrics", None) or {}
     if report.get("end_of_turn_delay") is None and report.get("transcription_delay") is None:
         return None  # a typed or injected message: no end-of-utterance decision was made
-    if isinstance(turn_detection, str):
-        model, provider = "unknown", turn_detection
-    else:
-        model, provider = getattr(turn_detection, "model", None), getattr(turn_detection, "provider", None)
+    names = _names("unknown", turn_detection) if isinstance(turn_detection, str) else _names_of(turn_detection)
     return compact(
         {
-            "model": model if isinstance(model, str) else None,
-            "provider": provider if isinstance(provider, str) else None,
+            **names,
             "end_of_utterance_delay": report.get("end_of_turn_delay") or 0.0,
             "transcription_delay": report.get("transcription_delay") or 0.0,
             "on_user_turn_completed_delay": report.get("on_user_turn_completed_delay"),
@@ -162,15 +167,12 @@ def error_record(event: Any) -> dict[str, Any]:
     """Fields of an `error` record for a session ErrorEvent: never the exception's message."""
     error = event.error
     error_type = getattr(error, "type", None)
-    source = getattr(event, "source", None)
-    model, provider = getattr(source, "model", None), getattr(source, "provider", None)
     exception = getattr(error, "error", None)
     recoverable = getattr(error, "recoverable", None)
     return compact(
         {
             "error_kind": ERROR_KINDS.get(error_type, error_type),
-            "model": model if isinstance(model, str) else None,
-            "provider": provider if isinstance(provider, str) else None,
+            **_names_of(getattr(event, "source", None)),
             "recoverable": bool(recoverable) if recoverable is not None else None,
             "error_type": type(exception).__name__ if exception is not None else None,
             "label": getattr(error, "label", None),
