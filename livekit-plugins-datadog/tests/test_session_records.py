@@ -41,6 +41,17 @@ def _by_request_id(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return keyed
 
 
+def _records_with_livekit_metrics(
+    run: Run, scenario: str, metrics_type: str, event: str
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(record, LiveKit's metrics) pairs by request id: exactly one record per LiveKit request."""
+    conversation = run.conversation(scenario)
+    expected = _by_request_id(_metrics(conversation, metrics_type))
+    records = _by_request_id(run.records(conversation["job_id"], event))
+    assert expected and records.keys() == expected.keys()
+    return [(records[request_id], metrics) for request_id, metrics in expected.items()]
+
+
 def _model(metrics: dict[str, Any]) -> tuple[str | None, str | None]:
     metadata = metrics.get("metadata") or {}
     return metadata.get("model_name"), metadata.get("model_provider")
@@ -53,12 +64,7 @@ def _set_fields(usage: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_llm_request_per_livekit_llm_metrics(traced_run: Run, scenario: str) -> None:
-    conversation = traced_run.conversation(scenario)
-    expected = _by_request_id(_metrics(conversation, "llm_metrics"))
-    records = _by_request_id(traced_run.records(conversation["job_id"], "llm_request"))
-    assert expected and records.keys() == expected.keys()
-    for request_id, metrics in expected.items():
-        record = records[request_id]
+    for record, metrics in _records_with_livekit_metrics(traced_run, scenario, "llm_metrics", "llm_request"):
         assert (record["model"], record["provider"]) == _model(metrics)
         for field in ("duration", "prompt_tokens", "prompt_cached_tokens", "completion_tokens", "total_tokens"):
             assert record[field] == metrics[field], field
@@ -71,12 +77,7 @@ def test_llm_request_per_livekit_llm_metrics(traced_run: Run, scenario: str) -> 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_tts_request_per_livekit_tts_metrics(traced_run: Run, scenario: str) -> None:
-    conversation = traced_run.conversation(scenario)
-    expected = _by_request_id(_metrics(conversation, "tts_metrics"))
-    records = _by_request_id(traced_run.records(conversation["job_id"], "tts_request"))
-    assert expected and records.keys() == expected.keys()
-    for request_id, metrics in expected.items():
-        record = records[request_id]
+    for record, metrics in _records_with_livekit_metrics(traced_run, scenario, "tts_metrics", "tts_request"):
         assert (record["model"], record["provider"]) == _model(metrics)
         for field in ("characters_count", "audio_duration", "ttfb", "duration", "speech_id", "streamed"):
             assert record[field] == metrics[field], field
@@ -84,12 +85,7 @@ def test_tts_request_per_livekit_tts_metrics(traced_run: Run, scenario: str) -> 
 
 @pytest.mark.parametrize("scenario", [s for s in SCENARIOS if s != "silent"])
 def test_stt_request_per_livekit_stt_metrics(traced_run: Run, scenario: str) -> None:
-    conversation = traced_run.conversation(scenario)
-    expected = _by_request_id(_metrics(conversation, "stt_metrics"))
-    records = _by_request_id(traced_run.records(conversation["job_id"], "stt_request"))
-    assert expected and records.keys() == expected.keys()
-    for request_id, metrics in expected.items():
-        record = records[request_id]
+    for record, metrics in _records_with_livekit_metrics(traced_run, scenario, "stt_metrics", "stt_request"):
         assert (record["model"], record["provider"]) == _model(metrics)
         assert record["audio_duration"] == metrics["audio_duration"]
         assert record.get("input_tokens") == metrics.get("input_tokens")
