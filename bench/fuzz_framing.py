@@ -144,7 +144,7 @@ def generate(work, count, seed):
     expected = {'seed': seed, 'files': {}}
     for framing in ('json', 'docker', 'cri'):
         path = os.path.join(work, framing + '.log')
-        digest, good, rejected, largest = write_file(path, framing, count // 3, rng, good_lines)
+        digest, good, rejected, largest = write_file(path, framing, -(-count // 3), rng, good_lines)
         expected['files'][framing] = {'digest': digest, 'good': good, 'rejected': rejected, 'largest': largest}
     with open(os.path.join(work, 'expected.json'), 'w') as f:
         json.dump(expected, f)
@@ -187,7 +187,7 @@ def main():
         try:
             generate(work, count, seed)
             result = check(work)
-            result['lines'] = count // 3 * 3
+            result['lines'] = -(-count // 3) * 3
             print(json.dumps(result))
         finally:
             shutil.rmtree(work, ignore_errors=True)

@@ -235,7 +235,7 @@ def main():
                    check=True, cwd=ROOT)
     out, cpu, wall, rss = measure([sys.executable, fuzz_script, 'check', fuzz_dir])
     fuzz = json.loads(out)
-    fuzz.update(cpu=cpu, rss=rss, lines=args.fuzz_lines // 3 * 3)
+    fuzz.update(cpu=cpu, rss=rss, lines=-(-args.fuzz_lines // 3) * 3)
 
     lines = results['wc -l']['lines']
     problems = []

@@ -352,6 +352,19 @@ class TailerMachine(RuleBasedStateMachine):
         w.seen = w.seen_line = False  # its first bytes changed: a rename before the next run loses it
 
     @rule(w=writers)
+    def delete_current(self, w):
+        """The live file is deleted (a container removed); the writer starts a new one later."""
+        if not os.path.exists(w.path):
+            return
+        self.last_action_poll = False
+        w.finish_all()
+        self.lose(w.file)
+        os.unlink(w.path)
+        w.file = ModelFile(w.path)
+        w.hole_at = None
+        w.seen = w.seen_line = False
+
+    @rule(w=writers)
     def delete_oldest_rotated(self, w):
         if not w.rotated:
             return

@@ -42,6 +42,7 @@ DONE_RETENTION_SECONDS = 3600
 MAX_COPY_CANDIDATES = 100
 START_POSITIONS = ('end', 'beginning')
 _GLOB_MAGIC = re.compile(r'[*?[]')
+_SEEK_DATA = getattr(os, 'SEEK_DATA', None)  # Linux, macOS
 COMPRESSED_SUFFIXES = ('.gz', '.bz2', '.xz', '.zst', '.zip', '.lz4')
 
 
@@ -154,8 +155,10 @@ class _Head:
 def _data_from(fd, pos):
     """Where data starts at or after `pos`, past a sparse hole; None when the hole runs to the end
     (`pos` itself where the filesystem cannot tell)."""
+    if _SEEK_DATA is None:
+        return pos
     try:
-        return max(pos, os.lseek(fd, pos, os.SEEK_DATA))
+        return max(pos, os.lseek(fd, pos, _SEEK_DATA))
     except OSError as e:
         return None if e.errno == errno.ENXIO else pos
 
