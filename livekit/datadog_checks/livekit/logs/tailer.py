@@ -373,7 +373,12 @@ class LogTailer:
                 f.framer.drop(self.stats.rejected)
             f.reset(Framer(self.log_format, self.max_line_bytes))
         for f in gone:
-            if id(f) not in copied:
+            if id(f) in copied:
+                continue
+            copy = self._find_copy(f, set(files) | set(new))  # copied, then deleted or replaced
+            if copy is not None:
+                new[copy.key] = copy
+            else:
                 self._lost(f)
         for f in new.values():
             f.source = None
