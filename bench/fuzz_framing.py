@@ -89,7 +89,7 @@ def write_file(path, framing, count, rng, good_lines):
                 lines = encode(framing, b'{"message": "' + b'x' * size + b'"}', 'stdout', 16384)
                 rejected['oversized'] = rejected.get('oversized', 0) + 1
                 largest = max(largest, size)
-            elif roll < 0.85:
+            elif roll < 0.85 or n == 0:  # a file starts with a good line: `auto` detects its framing from it
                 payload = rng.choice(good_lines)[:-1] + b', "n": %d}' % n
                 if framing != 'docker' and rng.random() < 0.05:
                     payload += b' \xff\x00 invalid utf-8 and a NUL'

@@ -27,6 +27,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -107,7 +108,7 @@ def warm(path):
             pass
 
 
-def measure(cmd):
+def measure(cmd, allow_failure=False):
     """Run `cmd`; its output (JSON for our workers), CPU seconds, wall seconds and peak RSS in MB.
 
     Through /usr/bin/time, a small process: a child forked from this big one would start with this
@@ -119,7 +120,7 @@ def measure(cmd):
             [TIME, '-f', '%U %S %M', '-o', timing.name, *cmd], capture_output=True, cwd=ROOT, check=False
         )
         wall = time.perf_counter() - start
-        if done.returncode:
+        if done.returncode and not allow_failure:
             sys.exit('bench: {} failed:\n{}'.format(' '.join(cmd), done.stderr.decode(errors='replace')))
         user, system, rss_kb = timing.read().split()[-3:]
     return done.stdout.decode(), float(user) + float(system), wall, int(rss_kb) / 1024
@@ -234,8 +235,19 @@ def main():
     subprocess.run([sys.executable, fuzz_script, 'generate', fuzz_dir, str(args.fuzz_lines), str(args.fuzz_seed)],
                    check=True, cwd=ROOT)
     out, cpu, wall, rss = measure([sys.executable, fuzz_script, 'check', fuzz_dir])
+    shutil.rmtree(fuzz_dir, ignore_errors=True)  # close to 1 GB, written again by each run
     fuzz = json.loads(out)
     fuzz.update(cpu=cpu, rss=rss, lines=-(-args.fuzz_lines // 3) * 3)
+    parsers_fuzz = None
+    campaign = os.path.join(HERE, 'fuzz_campaign.py')
+    if os.path.exists(campaign):  # the parsers' own campaign, recorded here too
+        print('parser fuzz campaign ({:,} lines)...'.format(args.fuzz_lines), flush=True)
+        out, cpu, wall, rss = measure([sys.executable, campaign, '--lines', str(args.fuzz_lines)], allow_failure=True)
+        try:
+            parsers_fuzz = json.loads(out)
+            parsers_fuzz.update(cpu=cpu, rss=rss)
+        except ValueError:
+            parsers_fuzz = {'checks': {'the campaign printed its report': False}, 'output': out[-2000:]}
 
     lines = results['wc -l']['lines']
     problems = []
@@ -249,6 +261,8 @@ def main():
         problems.append('burst read {} lines, wc -l counts {}'.format(burst['lines'], burst_wc['lines']))
     if not fuzz['ok']:
         problems.append('fuzz campaign: {}'.format(fuzz['problems']))
+    if parsers_fuzz is not None and not all(parsers_fuzz['checks'].values()):
+        problems.append('parser fuzz campaign: {}'.format(parsers_fuzz))
 
     python_start, check_start = results['python']['cpu'], results['idle']['cpu']
     naive_net = speeds(results['naive'], file_bytes, python_start)[1]
@@ -270,7 +284,7 @@ def main():
     table.append(row('start-up: interpreter + the check\'s modules', results['idle'], 0))
 
     report = render(args, machine(), paths, file_bytes, lines, table, results, burst, burst_wc, burst_budget, fuzz,
-                    problems, naive_net)
+                    parsers_fuzz, problems, naive_net)
     print(report)
     if not args.no_results:
         with open(RESULTS, 'w') as f:
@@ -284,8 +298,8 @@ def verdict(ok):
     return 'met' if ok else '**not met**'
 
 
-def render(args, host, paths, file_bytes, lines, table, results, burst, burst_wc, burst_budget, fuzz, problems,
-           naive_net):
+def render(args, host, paths, file_bytes, lines, table, results, burst, burst_wc, burst_budget, fuzz, parsers_fuzz,
+           problems, naive_net):
     full = results.get('full')
     aims = []
     for name, label in (('tailer', 'tailer + framing'), ('full', 'full ingestion')):
@@ -359,6 +373,19 @@ def render(args, host, paths, file_bytes, lines, table, results, burst, burst_wc
         ),
         '',
     ]
+    if parsers_fuzz is not None and 'lines' in parsers_fuzz:
+        lines_out += [
+            '## Parser fuzz campaign (issue 7, `bench/fuzz_campaign.py`)',
+            '',
+            '{:,} lines, seed {}: real lines, broken copies of them and garbage through `LogPipeline`; {:.1f} CPU s, '
+            'peak RSS {:.0f} MB. Outcomes {}; `log.lines` {:,}, `log.unparsed` {}. Checks: {}.'.format(
+                parsers_fuzz['lines'], parsers_fuzz['seed'], parsers_fuzz['cpu'], parsers_fuzz['rss'],
+                json.dumps(parsers_fuzz['outcomes'], sort_keys=True), parsers_fuzz['log.lines'],
+                json.dumps(parsers_fuzz['log.unparsed'], sort_keys=True),
+                '; '.join('{} {}'.format(name, 'yes' if ok else '**NO**') for name, ok in parsers_fuzz['checks'].items()),
+            ),
+            '',
+        ]
     if full is None:
         lines_out += ['The full ingestion was not measured: `LogPipeline` could not be imported.', '']
     if problems:

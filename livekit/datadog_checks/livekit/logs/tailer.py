@@ -9,11 +9,14 @@ one). Its offset always sits at the end of a complete line: a partial line is re
 
 Rotation, each handled without loss or double counting:
 - rename and create: the old inode is looked up in its directory and read to its end before the
-  new file (a writer may still append to it until it reopens; it is dropped once idle);
+  new file (a writer may still append to it until it reopens; it is left once idle);
 - copytruncate: the original shrinks or its first bytes change; the copy is found in the directory
-  by its fingerprint and read from the old offset before the truncated original is read again;
+  by its fingerprint and read from the old offset before the truncated original is read again (also
+  when the original is gone by then);
 - a new file whose first bytes are those of a known file is a copy of it and starts at its offset;
 - NUL-filled holes (a writer that kept its offset after a copytruncate) are skipped.
+A file cannot be followed when it is created and moved out of the patterns between two runs (never
+seen), or copied away before a whole first line of it was seen (nothing to recognize the copy by).
 
 Lines over `max_line_bytes` are skipped and counted without being held in memory. Each run reads
 about `max_bytes_per_run` bytes (plus the rest of the line in progress); the rest is left for the
