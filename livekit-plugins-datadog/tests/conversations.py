@@ -35,12 +35,11 @@ from livekit.plugins import datadog
 PRODUCERS = Path(__file__).resolve().parents[2] / "livekit" / "tests" / "producers"
 sys.path.insert(0, str(PRODUCERS))
 
-from compat import agent_session  # noqa: E402
 from conversation import REPLY_TIMEOUT_S, AgentStates  # noqa: E402
 from livekit_totals import LiveKitTotals  # noqa: E402
 from plans import LLMS, build_plan  # noqa: E402
 from scripted_io import ScriptedMic, ScriptedSpeaker  # noqa: E402
-from scripted_providers import TTS_SAMPLE_RATE, ScriptedLLM, ScriptedSTT, ScriptedTTS  # noqa: E402
+from scripted_providers import TTS_SAMPLE_RATE, ScriptedLLM, scripted_session  # noqa: E402
 
 SEED = 7
 TIME_SCALE = 0.05
@@ -100,14 +99,7 @@ async def run_conversation(name: str, *, index: int, service: str = "support-bot
     plan = build_plan(scenario["plan"], SEED, TIME_SCALE)
     job = {"job_id": f"AJ_test{index:02d}{name}", "room": f"call-{name}", "room_id": f"RM_test{index:02d}"}
     _job.set(job)
-    session = agent_session(
-        stt=ScriptedSTT(plan, time_scale=TIME_SCALE),
-        llm=ScriptedLLM(plan, time_scale=TIME_SCALE),
-        tts=ScriptedTTS(plan, time_scale=TIME_SCALE),
-        min_delay=round(0.5 * TIME_SCALE, 3),
-        max_delay=round(3.0 * TIME_SCALE, 3),
-        scale=TIME_SCALE,
-    )
+    session = scripted_session(plan, TIME_SCALE)
     datadog.instrument(session, service=service, include_text=scenario.get("include_text", False))
     totals = LiveKitTotals(session, job, plan)
     # LiveKit's complete per-request metrics. Subscribed through the base emitter, so that this

@@ -24,11 +24,11 @@ from typing import Any
 from livekit.agents import Agent, AgentSession, JobContext, MetricsCollectedEvent, cli, metrics
 
 import generator_env
-from compat import AgentServer, agent_session
+from compat import AgentServer
 from conversation import AgentStates, run_caller
 from livekit_totals import LiveKitTotals
 from scripted_io import ScriptedMic, ScriptedSpeaker
-from scripted_providers import TTS_SAMPLE_RATE, ScriptedLLM, ScriptedSTT, ScriptedTTS
+from scripted_providers import TTS_SAMPLE_RATE, scripted_session
 
 
 def _load_instrument() -> Callable[[AgentSession, dict[str, Any]], Any] | None:
@@ -70,14 +70,7 @@ async def entrypoint(ctx: JobContext) -> None:
         'conversation': plan['index'],
         'pid': os.getpid(),
     }
-    session = agent_session(
-        stt=ScriptedSTT(plan, time_scale=scale),
-        llm=ScriptedLLM(plan, time_scale=scale),
-        tts=ScriptedTTS(plan, time_scale=scale),
-        min_delay=round(0.5 * scale, 3),
-        max_delay=round(3.0 * scale, 3),
-        scale=scale,
-    )
+    session = scripted_session(plan, scale)
     if instrument is not None:
         instrument(session, job_info)
     totals = LiveKitTotals(session, job_info, plan)

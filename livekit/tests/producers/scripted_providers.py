@@ -20,6 +20,7 @@ from typing import Any
 
 from livekit.agents import (
     DEFAULT_API_CONNECT_OPTIONS,
+    AgentSession,
     APIConnectionError,
     APIConnectOptions,
     APIStatusError,
@@ -30,7 +31,7 @@ from livekit.agents import (
 )
 from livekit.agents.types import NOT_GIVEN, NotGivenOr
 
-from compat import recognition_usage, speech_event
+from compat import agent_session, recognition_usage, speech_event
 from scripted_io import frame_turn
 
 CHARS_PER_TOKEN = 4
@@ -64,8 +65,11 @@ class _Faults:
         self._faults = faults
         self._attempts: dict[str, int] = {}
 
+    def attempts(self, key: str) -> int:
+        return self._attempts.get(key, 0)
+
     def check(self, key: str, model: str) -> None:
-        attempt = self._attempts.get(key, 0)
+        attempt = self.attempts(key)
         self._attempts[key] = attempt + 1
         fault = self._faults.get(key)
         if fault is not None and attempt < fault['attempts']:
@@ -86,7 +90,32 @@ class _Latency:
         await asyncio.sleep(seconds * self._time_scale)
 
 
-class ScriptedLLM(llm.LLM):
+class _Scripted:
+    """What the scripted providers share: the plan's model names, its faults and its latencies."""
+
+    _spec: dict[str, Any]
+    _faults: _Faults
+    _latency: _Latency
+
+    @property
+    def model(self) -> str:
+        return self._spec['model']
+
+    @property
+    def provider(self) -> str:
+        return self._spec['provider']
+
+    async def attempt(self, key: str, latency: float) -> None:
+        """Raise the planned failure of this attempt, if any, after half of `latency` (a failure
+        still costs a round trip)."""
+        try:
+            self._faults.check(key, self.model)
+        except Exception:
+            await self._latency.sleep(latency / 2)
+            raise
+
+
+class ScriptedLLM(_Scripted, llm.LLM):
     """Answers the n-th user message with the plan's n-th reply (reply 0 is the greeting)."""
 
     def __init__(self, plan: dict[str, Any], *, time_scale: float) -> None:
@@ -97,14 +126,6 @@ class ScriptedLLM(llm.LLM):
         self._latency = _Latency(f'{plan["seed"]}/llm', time_scale)
         self._previous_prompt_tokens = 0
         self._cache_written = False
-
-    @property
-    def model(self) -> str:
-        return self._spec['model']
-
-    @property
-    def provider(self) -> str:
-        return self._spec['provider']
 
     def chat(
         self,
@@ -154,14 +175,10 @@ class _ScriptedLLMStream(llm.LLMStream):
         messages = [m for m in self._chat_ctx.items if m.type == 'message' and m.text_content]
         turn = sum(1 for m in messages if m.role == 'user')
         key = str(turn)
-        attempt_key = f'{turn}/{scripted._faults._attempts.get(key, 0)}'
+        attempt_key = f'{turn}/{scripted._faults.attempts(key)}'
         spec = scripted._spec
         ttft = scripted._latency.draw(f'ttft/{attempt_key}', *spec['ttft'])
-        try:
-            scripted._faults.check(key, scripted.model)
-        except Exception:
-            await scripted._latency.sleep(ttft / 2)  # a failure still costs a round trip
-            raise
+        await scripted.attempt(key, ttft)
 
         reply = scripted._replies[turn] if turn < len(scripted._replies) else scripted._replies[-1]
         instructions = sum(count_tokens(m.text_content or '') for m in messages if m.role in ('system', 'developer'))
@@ -181,7 +198,7 @@ class _ScriptedLLMStream(llm.LLMStream):
         self._event_ch.send_nowait(llm.ChatChunk(id=request_id, usage=usage))
 
 
-class ScriptedTTS(tts.TTS):
+class ScriptedTTS(_Scripted, tts.TTS):
     """Non-streaming TTS (the session wraps it in LiveKit's StreamAdapter, one request per
     sentence) that returns PCM silence as long as the text would take to say."""
 
@@ -197,14 +214,6 @@ class ScriptedTTS(tts.TTS):
         self._latency = _Latency(f'{plan["seed"]}/tts', time_scale)
         self._requests = 0
 
-    @property
-    def model(self) -> str:
-        return self._spec['model']
-
-    @property
-    def provider(self) -> str:
-        return self._spec['provider']
-
     def synthesize(
         self, text: str, *, conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS
     ) -> tts.ChunkedStream:
@@ -219,13 +228,9 @@ class _ScriptedChunkedStream(tts.ChunkedStream):
         scripted = self._tts
         text = self.input_text
         key = next((p for p in scripted._fault_prefixes if text.lstrip().startswith(p)), text)
-        draw_key = f'ttfb/{text}/{scripted._faults._attempts.get(key, 0)}'
+        draw_key = f'ttfb/{text}/{scripted._faults.attempts(key)}'
         ttfb = scripted._latency.draw(draw_key, *scripted._spec['ttfb'])
-        try:
-            scripted._faults.check(key, scripted.model)
-        except Exception:
-            await scripted._latency.sleep(ttfb / 2)
-            raise
+        await scripted.attempt(key, ttfb)
 
         output_emitter.initialize(
             request_id=utils.shortuuid(),
@@ -241,7 +246,7 @@ class _ScriptedChunkedStream(tts.ChunkedStream):
         output_emitter.flush()
 
 
-class ScriptedSTT(stt.STT):
+class ScriptedSTT(_Scripted, stt.STT):
     """Streaming STT that recognizes the plan's utterances from the scripted microphone."""
 
     def __init__(self, plan: dict[str, Any], *, time_scale: float) -> None:
@@ -250,14 +255,6 @@ class ScriptedSTT(stt.STT):
         self._utterances: list[str] = [turn['user'] for turn in plan['turns']]
         self._faults = _Faults({'stream': plan['stt_fault']} if plan.get('stt_fault') else {})
         self._latency = _Latency(f'{plan["seed"]}/stt', time_scale)
-
-    @property
-    def model(self) -> str:
-        return self._spec['model']
-
-    @property
-    def provider(self) -> str:
-        return self._spec['provider']
 
     async def _recognize_impl(self, buffer: Any, *, language: Any = NOT_GIVEN, conn_options: Any) -> stt.SpeechEvent:
         raise NotImplementedError('the scripted STT only streams')
@@ -338,3 +335,15 @@ class _ScriptedRecognizeStream(stt.RecognizeStream):
             request_id=request_id,
             alternatives=[stt.SpeechData(language=language, text=text, confidence=0.97)],
         )
+
+
+def scripted_session(plan: dict[str, Any], time_scale: float) -> AgentSession:
+    """An AgentSession on the plan's scripted STT, LLM and TTS, its endpointing delays scaled."""
+    return agent_session(
+        stt=ScriptedSTT(plan, time_scale=time_scale),
+        llm=ScriptedLLM(plan, time_scale=time_scale),
+        tts=ScriptedTTS(plan, time_scale=time_scale),
+        min_delay=round(0.5 * time_scale, 3),
+        max_delay=round(3.0 * time_scale, 3),
+        scale=time_scale,
+    )
