@@ -10,6 +10,7 @@ between every two runs, and checks that the good lines come out exactly and in o
 hash, so that memory does not grow with the campaign) and that each bad line is counted. Prints one
 JSON object; `run_bench.py` records it in RESULTS.md.
 """
+
 import glob
 import hashlib
 import json

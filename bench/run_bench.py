@@ -20,6 +20,7 @@ Speeds are MB per CPU second (one core; the file is in the page cache, read once
 fuzz campaign pushes a million generated lines, good and bad, through the tailer and its framing.
 Results go to `bench/RESULTS.md`.
 """
+
 import argparse
 import datetime
 import glob
@@ -167,10 +168,20 @@ def row(name, result, file_bytes, startup=0.0, naive_net=None):
     speed, net, lines_per_s = speeds(result, file_bytes, startup)
     ratio = '{:.1f}x'.format(net / naive_net) if naive_net and file_bytes else ''
     if not file_bytes:
-        return '| {} | | | {:.2f} | {:.2f} | | | | {:.0f} | |'.format(name, result['cpu'], result['wall'], result['rss'])
+        return '| {} | | | {:.2f} | {:.2f} | | | | {:.0f} | |'.format(
+            name, result['cpu'], result['wall'], result['rss']
+        )
     return '| {} | {:,} | {:.0f} | {:.2f} | {:.2f} | {:,.0f} | {:,.0f} | {:,.0f} | {:.0f} | {} |'.format(
-        name, result['lines'], file_bytes / MB, result['cpu'], result['wall'], speed, net, lines_per_s,
-        result['rss'], ratio,
+        name,
+        result['lines'],
+        file_bytes / MB,
+        result['cpu'],
+        result['wall'],
+        speed,
+        net,
+        lines_per_s,
+        result['rss'],
+        ratio,
     )
 
 
@@ -232,8 +243,11 @@ def main():
     fuzz_dir = os.path.join(args.work_dir, 'fuzz')
     os.makedirs(fuzz_dir, exist_ok=True)
     fuzz_script = os.path.join(HERE, 'fuzz_framing.py')
-    subprocess.run([sys.executable, fuzz_script, 'generate', fuzz_dir, str(args.fuzz_lines), str(args.fuzz_seed)],
-                   check=True, cwd=ROOT)
+    subprocess.run(
+        [sys.executable, fuzz_script, 'generate', fuzz_dir, str(args.fuzz_lines), str(args.fuzz_seed)],
+        check=True,
+        cwd=ROOT,
+    )
     out, cpu, wall, rss = measure([sys.executable, fuzz_script, 'check', fuzz_dir])
     shutil.rmtree(fuzz_dir, ignore_errors=True)  # close to 1 GB, written again by each run
     fuzz = json.loads(out)
@@ -281,10 +295,24 @@ def main():
             row('**full ingestion** (tailer + `LogPipeline`)', results['full'], file_bytes, check_start, naive_net)
         )
     table.append(row('start-up: bare interpreter', results['python'], 0))
-    table.append(row('start-up: interpreter + the check\'s modules', results['idle'], 0))
+    table.append(row("start-up: interpreter + the check's modules", results['idle'], 0))
 
-    report = render(args, machine(), paths, file_bytes, lines, table, results, burst, burst_wc, burst_budget, fuzz,
-                    parsers_fuzz, problems, naive_net)
+    report = render(
+        args,
+        machine(),
+        paths,
+        file_bytes,
+        lines,
+        table,
+        results,
+        burst,
+        burst_wc,
+        burst_budget,
+        fuzz,
+        parsers_fuzz,
+        problems,
+        naive_net,
+    )
     print(report)
     if not args.no_results:
         with open(RESULTS, 'w') as f:
@@ -298,8 +326,22 @@ def verdict(ok):
     return 'met' if ok else '**not met**'
 
 
-def render(args, host, paths, file_bytes, lines, table, results, burst, burst_wc, burst_budget, fuzz, parsers_fuzz,
-           problems, naive_net):
+def render(
+    args,
+    host,
+    paths,
+    file_bytes,
+    lines,
+    table,
+    results,
+    burst,
+    burst_wc,
+    burst_budget,
+    fuzz,
+    parsers_fuzz,
+    problems,
+    naive_net,
+):
     full = results.get('full')
     aims = []
     for name, label in (('tailer', 'tailer + framing'), ('full', 'full ingestion')):
@@ -310,9 +352,17 @@ def render(args, host, paths, file_bytes, lines, table, results, burst, burst_wc
         aims.append(
             '- {}: {:,.0f} MB/s per core, {:,.0f} net of start-up ({} >= {} MB/s); {:.1f}x the naive reader '
             '({} >= {}x); peak RSS {:.0f} MB ({} < {} MB).'.format(
-                label, speed, net, verdict(speed >= AIMS['mb_per_s']), AIMS['mb_per_s'], net / naive_net,
-                verdict(net / naive_net >= AIMS['vs_naive']), AIMS['vs_naive'], result['rss'],
-                verdict(result['rss'] < AIMS['rss_mb']), AIMS['rss_mb'],
+                label,
+                speed,
+                net,
+                verdict(speed >= AIMS['mb_per_s']),
+                AIMS['mb_per_s'],
+                net / naive_net,
+                verdict(net / naive_net >= AIMS['vs_naive']),
+                AIMS['vs_naive'],
+                result['rss'],
+                verdict(result['rss'] < AIMS['rss_mb']),
+                AIMS['rss_mb'],
             )
         )
     samples = ', '.join('`{}`'.format(os.path.relpath(p, ROOT)) for p in paths)
@@ -326,7 +376,7 @@ def render(args, host, paths, file_bytes, lines, table, results, burst, burst_wc
         '## Machine',
         '',
         '{cpu}, {cores} cores, {memory_mb:,} MB RAM, Linux {kernel}, Python {python}. Other jobs may share '
-        'the machine: CPU seconds (user + system of the reader\'s process) are the measure, wall time is '
+        "the machine: CPU seconds (user + system of the reader's process) are the measure, wall time is "
         'shown for reference.'.format(**host),
         '',
         '## Log',
@@ -341,9 +391,10 @@ def render(args, host, paths, file_bytes, lines, table, results, burst, burst_wc
         '',
         'Each reader runs in its own process, under `/usr/bin/time`: CPU s is user + system time, peak RSS the '
         'maximum resident set. "Net of start-up" subtracts the CPU time of a process that only starts (the '
-        'bare interpreter for the naive readers, the interpreter with the check\'s modules imported for ours); '
-        'the ratios to the naive reader use it. The tailer and the full ingestion run as the Agent calls the check: runs of '
-        '`max_bytes_per_run` = {:,} bytes ({} runs for this file), the pipeline flushed after each run.'.format(
+        "bare interpreter for the naive readers, the interpreter with the check's modules imported for ours); "
+        'the ratios to the naive reader use it. The tailer and the full ingestion run as the Agent calls the '
+        'check: runs of `max_bytes_per_run` = {:,} bytes ({} runs for this file), the pipeline flushed after '
+        'each run.'.format(
             args.max_bytes_per_run, results['tailer'].get('runs')
         ),
         '',
@@ -356,8 +407,13 @@ def render(args, host, paths, file_bytes, lines, table, results, burst, burst_wc
         'A backlog of {:,} bytes ({:,} lines) read with `max_bytes_per_run` = {:,}, the check restarted '
         'between every two runs (a new tailer restored from the JSON state of the previous one): {} runs, '
         'at most {:,} bytes in one run, {:,} lines delivered: {}.'.format(
-            burst_wc['bytes'], burst_wc['lines'], burst_budget, burst['runs'], burst['most_bytes_in_a_run'],
-            burst['lines'], 'every line exactly once' if burst['lines'] == burst_wc['lines'] else '**lines lost**',
+            burst_wc['bytes'],
+            burst_wc['lines'],
+            burst_budget,
+            burst['runs'],
+            burst['most_bytes_in_a_run'],
+            burst['lines'],
+            'every line exactly once' if burst['lines'] == burst_wc['lines'] else '**lines lost**',
         ),
         '',
         '## Framing fuzz campaign (issue 7)',
@@ -367,9 +423,16 @@ def render(args, host, paths, file_bytes, lines, table, results, burst, burst_wc
         'streams and tags, lines over 1 MiB (up to {:,} bytes) and CRI `P` parts with no `F`. Read by the tailer '
         'in runs of {:,} bytes: no exception; {:,} good lines delivered exactly, in order; rejected lines '
         'counted {} (expected {}); {:.1f} CPU s, peak RSS {:.0f} MB. Seed {}.'.format(
-            fuzz['lines'], fuzz['bytes'], fuzz['largest_line'], fuzz['max_bytes_per_run'], fuzz['good'],
-            json.dumps(fuzz['rejected'], sort_keys=True), json.dumps(fuzz['expected_rejected'], sort_keys=True),
-            fuzz['cpu'], fuzz['rss'], fuzz['seed'],
+            fuzz['lines'],
+            fuzz['bytes'],
+            fuzz['largest_line'],
+            fuzz['max_bytes_per_run'],
+            fuzz['good'],
+            json.dumps(fuzz['rejected'], sort_keys=True),
+            json.dumps(fuzz['expected_rejected'], sort_keys=True),
+            fuzz['cpu'],
+            fuzz['rss'],
+            fuzz['seed'],
         ),
         '',
     ]
@@ -379,10 +442,16 @@ def render(args, host, paths, file_bytes, lines, table, results, burst, burst_wc
             '',
             '{:,} lines, seed {}: real lines, broken copies of them and garbage through `LogPipeline`; {:.1f} CPU s, '
             'peak RSS {:.0f} MB. Outcomes {}; `log.lines` {:,}, `log.unparsed` {}. Checks: {}.'.format(
-                parsers_fuzz['lines'], parsers_fuzz['seed'], parsers_fuzz['cpu'], parsers_fuzz['rss'],
-                json.dumps(parsers_fuzz['outcomes'], sort_keys=True), parsers_fuzz['log.lines'],
+                parsers_fuzz['lines'],
+                parsers_fuzz['seed'],
+                parsers_fuzz['cpu'],
+                parsers_fuzz['rss'],
+                json.dumps(parsers_fuzz['outcomes'], sort_keys=True),
+                parsers_fuzz['log.lines'],
                 json.dumps(parsers_fuzz['log.unparsed'], sort_keys=True),
-                '; '.join('{} {}'.format(name, 'yes' if ok else '**NO**') for name, ok in parsers_fuzz['checks'].items()),
+                '; '.join(
+                    '{} {}'.format(name, 'yes' if ok else '**NO**') for name, ok in parsers_fuzz['checks'].items()
+                ),
             ),
             '',
         ]

@@ -7,6 +7,7 @@ Prints one JSON object (lines read, bytes, runs, what else the reader knows). Th
 measures time and peak memory of this process from outside (`os.wait4`), so that each reader's
 peak RSS is its own.
 """
+
 import json
 import sys
 import time

@@ -6,6 +6,7 @@
 Permission checks do not apply to root, and the tests run as root: the permission test runs the tailer
 in a forked child that drops to the `nobody` user, so the kernel really refuses the file (no mock).
 """
+
 import json
 import os
 import shutil
@@ -169,7 +170,9 @@ def test_a_file_deleted_before_it_was_read_to_its_end(tmp_path):
     path.unlink()
     write(tmp_path / 'b.log', -1)
     assert poll(tailer) == [good(-1)]
-    assert tailer.errors == [(str(path), 'deleted or replaced before it was read to the end ({} bytes unread)'.format(unread))]
+    assert tailer.errors == [
+        (str(path), 'deleted or replaced before it was read to the end ({} bytes unread)'.format(unread))
+    ]
     assert poll(tailer) == [] and tailer.errors == []
 
 

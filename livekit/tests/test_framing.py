@@ -10,8 +10,8 @@ lines longer than 16 KiB into entries without the trailing newline; the CRI runt
 lines with every kind of bad one and check that each good line comes out exactly and each bad one
 is counted.
 """
+
 import json
-import os
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -234,7 +234,12 @@ BAD = {
     ],
     # Raw JSON lines are not validated by the framing: invalid UTF-8, NUL bytes or truncated JSON go
     # to the parsers, which count them as unparsed.
-    'json': [(b'\xff\xfe{"m"', 'deliver'), (b'{"m": "a\x00b"}', 'deliver'), (b'{"m": "trunc', 'deliver'), (b'[1]', 'deliver')],
+    'json': [
+        (b'\xff\xfe{"m"', 'deliver'),
+        (b'{"m": "a\x00b"}', 'deliver'),
+        (b'{"m": "trunc', 'deliver'),
+        (b'[1]', 'deliver'),
+    ],
 }
 
 

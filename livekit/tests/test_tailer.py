@@ -2,6 +2,7 @@
 # All rights reserved
 # Licensed under a 3-clause BSD style license (see LICENSE)
 """The agent log tailer, one behaviour at a time (the model in test_tailer_properties.py mixes them)."""
+
 import json
 import logging
 import os

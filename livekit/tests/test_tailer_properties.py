@@ -12,6 +12,7 @@ after everything has been read, the delivered lines must be exactly the ones wri
 ones the model says cannot be read any more), each once (twice at most for the lines of a run
 interrupted by a crash), in order within each file, and every line over the limit counted.
 """
+
 import json
 import os
 import shutil
@@ -85,7 +86,11 @@ class Writer:
             chunks = [text[i : i + size] for i in range(0, len(text), size)]
             return [
                 json.dumps(
-                    {'log': chunk + ('\n' if i == len(chunks) - 1 else ''), 'stream': stream, 'time': self.m.timestamp()},
+                    {
+                        'log': chunk + ('\n' if i == len(chunks) - 1 else ''),
+                        'stream': stream,
+                        'time': self.m.timestamp(),
+                    },
                     ensure_ascii=False,
                 ).encode()
                 + b'\n'
@@ -94,7 +99,8 @@ class Writer:
         size = max(1, -(-len(payload) // (-(-len(payload) // PART_BYTES) + extra_parts)))
         chunks = [payload[i : i + size] for i in range(0, len(payload), size)]
         return [
-            b'%s %s %s %s\n' % (self.m.timestamp().encode(), stream.encode(), b'F' if i == len(chunks) - 1 else b'P', chunk)
+            b'%s %s %s %s\n'
+            % (self.m.timestamp().encode(), stream.encode(), b'F' if i == len(chunks) - 1 else b'P', chunk)
             for i, chunk in enumerate(chunks)
         ]
 

@@ -14,6 +14,7 @@ bytes: past that its parts are dropped and the line is counted `oversized` when 
 whose line has not ended yet stay pending; the state keeps only where they start, so after a
 restart they are read again from the file (`rebuild`) instead of living in the persistent cache.
 """
+
 import re
 
 from datadog_checks.base.utils.serialization import json
@@ -23,7 +24,9 @@ STREAMS = ('stdout', 'stderr')
 MAX_LINE_BYTES = 1024 * 1024
 
 _DOCKER_START = b'{"log":'
-_CRI_START = re.compile(rb'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d) (?:stdout|stderr) [PF](?:[ :]|$)')
+_CRI_START = re.compile(
+    rb'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d) (?:stdout|stderr) [PF](?:[ :]|$)'
+)
 _CRI_STREAMS = {b'stdout': 'stdout', b'stderr': 'stderr'}
 
 

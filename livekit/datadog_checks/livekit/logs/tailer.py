@@ -22,6 +22,7 @@ Lines over `max_line_bytes` are skipped and counted without being held in memory
 about `max_bytes_per_run` bytes (plus the rest of the line in progress); the rest is left for the
 next runs. One file is open at a time (two while a rotated copy is drained).
 """
+
 import errno
 import glob
 import hashlib
@@ -68,8 +69,20 @@ class TailStats:
 
 class _File:
     __slots__ = (
-        'path', 'key', 'offset', 'size', 'mtime', 'read_mtime', 'fp', 'fp_len', 'skip', 'rotated', 'done', 'matched',
-        'framer', 'source',
+        'path',
+        'key',
+        'offset',
+        'size',
+        'mtime',
+        'read_mtime',
+        'fp',
+        'fp_len',
+        'skip',
+        'rotated',
+        'done',
+        'matched',
+        'framer',
+        'source',
     )
 
     def __init__(self, path, key, framer):
@@ -541,7 +554,10 @@ class LogTailer:
             return
         if f.size > f.offset:
             self.errors.append(
-                (f.path, 'deleted or replaced before it was read to the end ({} bytes unread)'.format(f.size - f.offset))
+                (
+                    f.path,
+                    'deleted or replaced before it was read to the end ({} bytes unread)'.format(f.size - f.offset),
+                )
             )
         f.framer.drop(self.stats.rejected)
 
