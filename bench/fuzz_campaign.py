@@ -28,16 +28,16 @@ from tests.fuzz_lines import (  # noqa: E402
     BAD_VALUE,
     NEUTRAL,
     REAL_LINES,
-    UNPARSED,
     by_tag,
     fixture_lines,
     model_totals,
     mutate,
     random_garbage,
+    read_as_mutated,
     same_totals,
 )
 
-from datadog_checks.livekit.logs.parsers import Line, parse_line  # noqa: E402
+from datadog_checks.livekit.logs.parsers import parse_line  # noqa: E402
 from datadog_checks.livekit.logs.pipeline import LogPipeline  # noqa: E402
 
 BATCH = 5_000
@@ -101,15 +101,7 @@ def main():
             line, outcome, reasons = mutate(rng.choice(corpus), rng)
             outcomes[outcome] += 1
             parsed = parse_line(line)
-            if outcome == UNPARSED:
-                ok = parsed in reasons
-            else:
-                ok = (
-                    isinstance(parsed, Line)
-                    and parsed.event is None
-                    and parsed.rejected == (reasons[0] if reasons else None)
-                )
-            if not ok and len(misread) < 20:
+            if not read_as_mutated(parsed, outcome, reasons) and len(misread) < 20:
                 misread.append((line[:200].decode('utf-8', 'replace'), outcome, reasons, str(parsed)))
         batch_mixed.append(line)
         if len(batch_mixed) >= BATCH:

@@ -12,6 +12,8 @@ import math
 from collections import Counter
 from pathlib import Path
 
+from datadog_checks.livekit.logs.parsers import Line
+
 HERE = Path(__file__).resolve().parent
 FIXTURES = HERE / 'fixtures' / 'logs'
 
@@ -149,6 +151,13 @@ def mutate(raw, rng):
     # no_level
     record.pop('level', None)
     return json.dumps(record).encode(), UNPARSED, ('unknown_shape',)
+
+
+def read_as_mutated(parsed, outcome, reasons):
+    """Whether `parse_line` made of a broken line what `mutate` said it must."""
+    if outcome == UNPARSED:
+        return parsed in reasons
+    return isinstance(parsed, Line) and parsed.event is None and parsed.rejected == (reasons[0] if reasons else None)
 
 
 def random_garbage(rng):
