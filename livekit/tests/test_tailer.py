@@ -208,6 +208,16 @@ class TestRotation:
         os.unlink(tmp_path / 'agent.log.1')
         assert poll(tailer) == [] and tailer.errors == []
 
+    def test_a_cri_line_cut_by_rotation_is_delivered_when_its_file_is_left(self, tmp_path, log):
+        tailer = new_tailer(tmp_path / '*.log', first=True)
+        tailer.rotated_idle_seconds = 0
+        append(log, [b'2026-11-24T18:49:41.1Z stderr P {"message": "cut ', b'2026-11-24T18:49:41.2Z stdout F ' + line(0)])
+        assert poll(tailer) == [line(0)]
+        os.rename(log, tmp_path / 'agent.log.1')  # the runtime never wrote the F: no loss, no growth
+        append(log, [b'2026-11-24T18:49:42.1Z stderr F ' + line(1)])
+        assert poll(tailer) == [b'{"message": "cut ', line(1)]
+        assert tailer.stats.rejected == {}
+
     def test_kubernetes_symlinks_rotation_is_followed_to_the_real_directory(self, tmp_path):
         pods = tmp_path / 'pods' / 'ns_pod_uid' / 'agent'
         containers = tmp_path / 'containers'
