@@ -89,7 +89,9 @@ def register_cli(subparsers):
     commands = assets.add_subparsers(dest='assets_command', required=True)
 
     validate = commands.add_parser('validate', help='check the dashboard and monitors offline')
-    validate.add_argument('--spec', help='the Datadog API v1 OpenAPI file (default: ../shared/datadog-api/v1-openapi.yaml)')
+    validate.add_argument(
+        '--spec', help='the Datadog API v1 OpenAPI file (default: ../shared/datadog-api/v1-openapi.yaml)'
+    )
     validate.set_defaults(func=run_validate)
 
     importer = commands.add_parser(
@@ -146,7 +148,11 @@ def run_import(args):
     api_key, app_key = os.environ.get('DD_API_KEY'), os.environ.get('DD_APP_KEY')
     missing = [name for name, value in (('DD_API_KEY', api_key), ('DD_APP_KEY', app_key)) if not value]
     if missing:
-        print('error: set {} (an API key and an application key of your Datadog organization)'.format(' and '.join(missing)))
+        print(
+            'error: set {} (an API key and an application key of your Datadog organization)'.format(
+                ' and '.join(missing)
+            )
+        )
         return 2
     both = not (args.dashboards or args.monitors)
     bundle = AssetBundle(assets_root())

@@ -10,6 +10,7 @@ tag; a dashboard (whose tags may only be `team:` tags) by title and the `integra
 description carries. One failing asset never hides the others; the exit status says whether any failed.
 """
 import json
+from collections import Counter
 from functools import partial
 
 from .assets_validate import INTEGRATION_TAG
@@ -132,7 +133,7 @@ class Importer:
         self.record(kind, name, FAILED, api_error_message(error))
 
     def report(self):
-        counts = {o: sum(1 for _, _, outcome in self.outcomes if outcome == o) for o in (CREATED, UPDATED, UNCHANGED, FAILED)}
+        counts = Counter(outcome for _, _, outcome in self.outcomes)
         prefix = 'dry run, nothing changed: ' if self.dry_run else ''
         self.out(
             '{}{} created, {} updated, {} unchanged, {} failed'.format(

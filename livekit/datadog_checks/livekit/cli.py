@@ -180,7 +180,11 @@ def print_tables(result):
     for m in result['metrics']:
         key = (m['name'], m['type'], tuple(sorted(m['tags'])))
         totals[key] = totals.get(key, 0) + m['value'] if m['type'] in ('count', 'monotonic_count') else m['value']
-    print_table('Metrics', ('metric', 'type', 'value', 'tags'), [(n, t, fmt(v), ' '.join(g)) for (n, t, g), v in sorted(totals.items())])
+    print_table(
+        'Metrics',
+        ('metric', 'type', 'value', 'tags'),
+        [(n, t, fmt(v), ' '.join(g)) for (n, t, g), v in sorted(totals.items())],
+    )
 
     distributions = {}
     for b in result['histogram_buckets']:
@@ -191,13 +195,17 @@ def print_tables(result):
     for (name, tags), buckets in sorted(distributions.items()):
         pairs = [(b['lower_bound'], b['upper_bound'], b['value']) for b in buckets]
         count = sum(v for _, _, v in pairs)
-        rows.append((name, fmt(count), fmt(quantile_from_buckets(pairs, 0.5)), fmt(quantile_from_buckets(pairs, 0.95)), ' '.join(tags)))
+        p50, p95 = quantile_from_buckets(pairs, 0.5), quantile_from_buckets(pairs, 0.95)
+        rows.append((name, fmt(count), fmt(p50), fmt(p95), ' '.join(tags)))
     print_table('Distributions', ('metric', 'count', 'p50', 'p95', 'tags'), rows)
 
     print_table(
         'Service checks',
         ('check', 'status', 'tags', 'message'),
-        [(s['name'], STATUS_NAMES.get(s['status'], s['status']), ' '.join(s['tags']), s['message'] or '') for s in result['service_checks']],
+        [
+            (s['name'], STATUS_NAMES.get(s['status'], s['status']), ' '.join(s['tags']), s['message'] or '')
+            for s in result['service_checks']
+        ],
     )
     print_table('Logs sent', ('record',), [(to_json(record),) for record in result['logs']])
     if result['metadata']:
