@@ -65,7 +65,7 @@ def dashboard_problems(dashboard, bundle, schema):
 
     problems = deserialization_problems(dashboard, Dashboard)
     problems += schema_problems(dashboard, schema)
-    titles = set(widget_titles(dashboard.get('widgets', [])))
+    titles = {d['title'] for _, d in iter_widgets(dashboard.get('widgets', [])) if d.get('title')}
     problems += ['seed panel missing: "{}"'.format(t) for t in SEED_PANEL_TITLES if t not in titles]
     for where, query in dashboard_metric_queries(dashboard):
         problems += ['{}: {}'.format(where, p) for p in query_problems(query, bundle.metrics)]
@@ -143,14 +143,6 @@ def query_problems(query, metrics):
         elif PERCENTILE.match(aggregator) and not description.startswith('Distribution:'):
             problems.append('{}:{} asks a percentile of a metric that is not a distribution'.format(aggregator, metric))
     return problems
-
-
-def widget_titles(widgets):
-    for widget in widgets:
-        definition = widget.get('definition', {})
-        if definition.get('title'):
-            yield definition['title']
-        yield from widget_titles(definition.get('widgets', []))
 
 
 def iter_widgets(widgets, path='widgets'):
