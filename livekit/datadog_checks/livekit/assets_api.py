@@ -27,8 +27,8 @@ class AssetBundle:
         self.dashboards = self._load_json_dir('dashboards')
         self.monitors = self._load_json_dir('monitors')
         self.saved_views = self._load_json_dir('saved_views')
-        self.metrics = read_metadata(self._find('metadata.csv'))
-        service_checks = self._find('assets/service_checks.json')
+        self.metrics = read_metadata(self.root / 'metadata.csv')
+        service_checks = self.root / 'assets' / 'service_checks.json'
         self.service_checks = (
             {entry['check'] for entry in json.loads(service_checks.read_text(encoding='utf-8'))}
             if service_checks.is_file()
@@ -36,9 +36,6 @@ class AssetBundle:
         )
         manifest = self.root / 'manifest.json'
         self.manifest = json.loads(manifest.read_text(encoding='utf-8')) if manifest.is_file() else None
-
-    def _find(self, relative):
-        return self.root / relative
 
     def _load_json_dir(self, kind):
         folder = self.root / 'assets' / kind
