@@ -17,10 +17,14 @@ from datadog_checks.base.stubs import aggregator, datadog_agent
 from datadog_checks.base.utils.containers import hash_mutable_stable
 from datadog_checks.base.utils.serialization import from_json, to_json
 
+from .assets_api import register_cli
 from .check import LiveKitCheck
 from .distributions import quantile_from_buckets
 
 METRIC_TYPES = {number: name for name, number in aggregator.METRIC_ENUM_MAP.items()}
+STATUS_NAMES = {0: 'OK', 1: 'WARNING', 2: 'CRITICAL', 3: 'UNKNOWN'}
+# Scraped Prometheus buckets carry their bounds as tags too.
+BOUND_TAGS = ('lower_bound:', 'upper_bound:')
 STATE_FILE = 'persistent_cache.json'
 
 
@@ -29,12 +33,7 @@ def main(argv=None):
     parser.add_argument('-v', '--verbose', action='store_true', help='show the check logs on stderr')
     subparsers = parser.add_subparsers(dest='command', required=True)
     add_check_command(subparsers)
-    try:
-        from .assets_api import register_cli
-    except ImportError:  # the assets command arrives with the assets module
-        pass
-    else:
-        register_cli(subparsers)
+    register_cli(subparsers)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, stream=sys.stderr)
     return args.func(args)
@@ -210,10 +209,6 @@ def print_tables(result):
     print_table('Logs sent', ('record',), [(to_json(record),) for record in result['logs']])
     if result['metadata']:
         print_table('Metadata', ('name', 'value'), sorted(result['metadata'].items()))
-
-
-STATUS_NAMES = {0: 'OK', 1: 'WARNING', 2: 'CRITICAL', 3: 'UNKNOWN'}
-BOUND_TAGS = ('lower_bound:', 'upper_bound:')
 
 
 def print_table(title, header, rows):
