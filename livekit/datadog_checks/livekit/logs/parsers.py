@@ -44,7 +44,7 @@ class Line:
         'rejected',
     )
 
-    def __init__(self, language, level, logger, is_error, timestamp, job_id, agent_name, event, rejected):
+    def __init__(self, language, level, logger, is_error, timestamp, job_id, agent_name, rejected):
         self.language = language
         self.level = level
         self.logger = logger
@@ -52,8 +52,8 @@ class Line:
         self.timestamp = timestamp
         self.job_id = job_id
         self.agent_name = agent_name
-        self.event = event
         self.rejected = rejected
+        self.event = None
         self.room = None
         self.companion = False
         self.service = None
@@ -86,7 +86,7 @@ def parse_line(raw, loads=json.loads):
     logger = get(fmt.LOGGER_KEY)
     job_id = fmt.job_id(obj)
     agent_name = get(fmt.AGENT_NAME_KEY)
-    event = rejected = None
+    rejected = None
     if (job_id is not None and (type(job_id) is not str or len(job_id) > MAX_TEXT)) or (
         agent_name is not None and type(agent_name) is not str
     ):
@@ -100,7 +100,6 @@ def parse_line(raw, loads=json.loads):
         get(fmt.TIME_KEY),
         job_id,
         agent_name[:MAX_TEXT] if agent_name else None,
-        event,
         rejected,
     )
     if rejected is not None:
