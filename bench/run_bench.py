@@ -193,6 +193,9 @@ def main():
     parser.add_argument('--fuzz-lines', type=int, default=1000000, help='lines of the framing fuzz campaign')
     parser.add_argument('--fuzz-seed', type=int, default=20261124, help='seed of the fuzz campaign')
     parser.add_argument('--work-dir', default=os.path.join(HERE, 'work'), help='where the logs are built')
+    parser.add_argument(
+        '--no-double', action='store_true', help='skip the full ingestion of a log twice as large (memory check)'
+    )
     parser.add_argument('--no-results', action='store_true', help='do not write bench/RESULTS.md')
     args = parser.parse_args()
 
@@ -236,6 +239,15 @@ def main():
     for framing, path in framed.items():
         print('measuring tailer on {}...'.format(framing), flush=True)
         framed_results[framing] = (worker('tailer', path, budget), wc(path), os.path.getsize(path))
+    double = None
+    if 'full' in results and not args.no_double:
+        # Peak RSS must not grow with the log: the full ingestion again, on a log twice as large.
+        print('measuring full ingestion of a log twice as large...', flush=True)
+        double_log = os.path.join(args.work_dir, 'agent-{}mb.log'.format(2 * args.size_mb))
+        build_log(double_log, 2 * size, blocks)
+        warm(double_log)
+        double = (worker('full', double_log, budget), wc(double_log), os.path.getsize(double_log))
+        os.unlink(double_log)
     print('measuring burst...', flush=True)
     burst = worker('burst', burst_log, burst_budget)
     burst_wc = wc(burst_log)
@@ -294,6 +306,14 @@ def main():
         table.append(
             row('**full ingestion** (tailer + `LogPipeline`)', results['full'], file_bytes, check_start, naive_net)
         )
+    if double is not None:
+        result, counted, double_bytes = double
+        results['full_double'] = result
+        table.append(row('full ingestion, log twice as large', result, double_bytes, check_start, naive_net))
+        if result['lines'] != counted['lines']:
+            problems.append(
+                'full ingestion of the double log read {} lines of {}'.format(result['lines'], counted['lines'])
+            )
     table.append(row('start-up: bare interpreter', results['python'], 0))
     table.append(row("start-up: interpreter + the check's modules", results['idle'], 0))
 
@@ -365,6 +385,16 @@ def render(
                 AIMS['rss_mb'],
             )
         )
+    if 'full_double' in results:
+        aims.append(
+            '- full ingestion of a log twice as large: peak RSS {:.0f} MB against {:.0f} MB ({} < {} MB whatever '
+            'the size).'.format(
+                results['full_double']['rss'],
+                results['full']['rss'],
+                verdict(results['full_double']['rss'] < AIMS['rss_mb']),
+                AIMS['rss_mb'],
+            )
+        )
     samples = ', '.join('`{}`'.format(os.path.relpath(p, ROOT)) for p in paths)
     lines_out = [
         '# Agent log ingestion: speed and memory',
@@ -394,9 +424,7 @@ def render(
         "bare interpreter for the naive readers, the interpreter with the check's modules imported for ours); "
         'the ratios to the naive reader use it. The tailer and the full ingestion run as the Agent calls the '
         'check: runs of `max_bytes_per_run` = {:,} bytes ({} runs for this file), the pipeline flushed after '
-        'each run.'.format(
-            args.max_bytes_per_run, results['tailer'].get('runs')
-        ),
+        'each run.'.format(args.max_bytes_per_run, results['tailer'].get('runs')),
         '',
         '## Aims (issue 4)',
         '',
