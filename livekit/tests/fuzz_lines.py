@@ -94,11 +94,15 @@ UNPARSED = 'unparsed'  # log.unparsed only, with one of the reasons given
 
 
 def fixture_lines():
-    """The committed captures of real LiveKit output (one JSON line each)."""
+    """The committed captures of real LiveKit output (one JSON line each).
+
+    The captures were made with the same seed, so a Python and a Node capture share job ids; in
+    production a job id belongs to one worker. Each file's job ids get a prefix of their own.
+    """
     lines = []
-    for path in sorted(FIXTURES.glob('*')):
-        if path.suffix in ('.jsonl', '.log'):
-            lines.extend(line for line in path.read_bytes().splitlines() if line.strip())
+    for index, path in enumerate(sorted(p for p in FIXTURES.glob('*') if p.suffix in ('.jsonl', '.log'))):
+        own_ids = 'AJ_{}x'.format(index).encode()
+        lines.extend(line.replace(b'AJ_', own_ids) for line in path.read_bytes().splitlines() if line.strip())
     return lines
 
 
