@@ -31,6 +31,9 @@ from .provider_errors import NODE_ERROR_LINES, match_error_line
 LANGUAGE = 'node'
 TIME_KEY = 'time'
 LOGGER_KEY = 'name'
+# the job runner writes `jobID`, JobContext `jobId`
+JOB_ID_KEY = 'jobId'
+OTHER_JOB_ID_KEY = 'jobID'
 AGENT_NAME_KEY = 'agentName'
 ERROR_LEVELS = frozenset((50, 60))
 LEVEL_TAGS = {10: 'trace', 20: 'debug', 30: 'info', 40: 'warning', 50: 'error', 60: 'critical'}
@@ -65,11 +68,6 @@ MESSAGES = {
     'AgentSession closed': (lambda obj: SessionClosed(text(obj, 'reason')), False),
     'received job request': (lambda obj: JobRequest(), False),
 }
-
-
-def job_id(obj):
-    job_id = obj.get('jobId')
-    return obj.get('jobID') if job_id is None else job_id
 
 
 def room(obj):

@@ -31,7 +31,7 @@ from .events import (
     Synthesis,
     Transcription,
 )
-from .parsers import parse_line
+from .parsers import read_line
 
 LOGGER = logging.getLogger(__name__)
 
@@ -73,52 +73,48 @@ class LogPipeline:
         conversations = self.conversations
         handlers = _HANDLERS
         for raw in lines:
-            line = parse_line(raw)
+            line = read_line(raw)
             if type(line) is str:
                 unparsed[line] = unparsed.get(line, 0) + 1
                 continue
-            language = line.language
-            key = (language, line.level)
+            language, level, logger, error, timestamp, job_id, agent, room, event, companion, service, rejected = line
+            key = (language, level)
             levels[key] = levels.get(key, 0) + 1
-            if line.is_error:
-                key = (language, line.logger)
+            if error:
+                key = (language, logger)
                 self._error_loggers[key] = self._error_loggers.get(key, 0) + 1
-            if line.timestamp is not None:
-                conversations.last_raw_time = line.timestamp
+            if timestamp is not None:
+                conversations.last_raw_time = timestamp
 
             conversation = None
             taken_over = False
-            job_id = line.job_id
             if job_id is not None:
-                conversation = conversations.touch(job_id, language, line.timestamp)
+                conversation = conversations.touch(job_id, language, timestamp)
                 if conversation is None:
                     taken_over = conversations.ended_jobs.get(job_id, False)
                 else:
-                    if line.agent_name is not None and conversation.agent_name is None:
-                        conversation.agent_name = line.agent_name
+                    if agent is not None and conversation.agent_name is None:
+                        conversation.agent_name = agent
                     taken_over = conversation.companion
 
-            if line.rejected is not None:
-                unparsed[line.rejected] = unparsed.get(line.rejected, 0) + 1
+            if rejected is not None:
+                unparsed[rejected] = unparsed.get(rejected, 0) + 1
                 continue
-            event = line.event
             if event is None:
                 continue
-            if line.companion:
+            if companion:
                 if conversation is not None:
                     conversation.companion = True
-                    if line.service is not None:
-                        conversation.service = line.service
+                    if service is not None:
+                        conversation.service = service
             elif taken_over:
                 # the companion reports this job: its stock lines would count it twice
                 continue
             if conversation is not None:
-                if line.room is not None and conversation.room is None:
-                    conversation.room = line.room
-                agent_name = conversation.agent_name
-            else:
-                agent_name = line.agent_name
-            handlers[type(event)](self, event, line, conversation, agent_name)
+                if room is not None and conversation.room is None:
+                    conversation.room = room
+                agent = conversation.agent_name
+            handlers[type(event)](self, event, conversation, agent, language, companion, timestamp)
 
     def _tags(self, agent_name, model, provider, language):
         key = (agent_name, model, provider, language)
@@ -143,8 +139,8 @@ class LogPipeline:
 
     # -- events ----------------------------------------------------------------------------
 
-    def _on_model_request(self, event, line, conversation, agent_name):
-        tags = self._tags(agent_name, event.model, event.provider, line.language)
+    def _on_model_request(self, event, conversation, agent_name, language, companion, timestamp):
+        tags = self._tags(agent_name, event.model, event.provider, language)
         self._count('llm.requests', tags, 1)
         if event.input_tokens:
             self._count('llm.tokens.input', tags, event.input_tokens)
@@ -162,13 +158,13 @@ class LogPipeline:
             conversation.models[LLM] = (event.model, event.provider)
             conversation.llm_retrying = False
             if event.kind == REALTIME:
-                if not line.companion:
+                if not companion:
                     conversation.realtime_turns += 1
             else:
-                self._estimate(conversation, conversation.llm_ttft(event.ttft), line)
+                self._estimate(conversation, conversation.llm_ttft(event.ttft), language, companion)
 
-    def _on_synthesis(self, event, line, conversation, agent_name):
-        tags = self._tags(agent_name, event.model, event.provider, line.language)
+    def _on_synthesis(self, event, conversation, agent_name, language, companion, timestamp):
+        tags = self._tags(agent_name, event.model, event.provider, language)
         self._count('tts.requests', tags, 1)
         if event.audio_duration:
             self._count('tts.audio_duration', tags, event.audio_duration)
@@ -178,56 +174,56 @@ class LogPipeline:
             self._distributions.add('tts.ttfb', tags, event.ttfb)
         if conversation is not None:
             conversation.models[TTS] = (event.model, event.provider)
-            self._estimate(conversation, conversation.tts_ttfb(event.ttfb), line)
+            self._estimate(conversation, conversation.tts_ttfb(event.ttfb), language, companion)
 
-    def _estimate(self, conversation, estimate, line):
+    def _estimate(self, conversation, estimate, language, companion):
         if estimate is None:
             return
-        if line.companion:
+        if companion:
             # the reply's turn record decides: LiveKit's measured latency when it has one (1.3+)
             conversation.companion_estimate = estimate
         else:
-            self._submit_e2e(conversation.agent_name, line.language, 'estimated', estimate)
+            self._submit_e2e(conversation.agent_name, language, 'estimated', estimate)
 
     def _submit_e2e(self, agent_name, language, method, value):
         tags = self._tags(agent_name, None, None, language) + (f'method:{method}',)
         self._distributions.add('turn.e2e_latency', tags, value)
 
-    def _on_transcription(self, event, line, conversation, agent_name):
-        tags = self._tags(agent_name, event.model, event.provider, line.language)
+    def _on_transcription(self, event, conversation, agent_name, language, companion, timestamp):
+        tags = self._tags(agent_name, event.model, event.provider, language)
         self._count('stt.requests', tags, 1)
         if event.audio_duration:
             self._count('stt.audio_duration', tags, event.audio_duration)
         if conversation is not None:
             conversation.models[STT] = (event.model, event.provider)
 
-    def _on_end_of_utterance(self, event, line, conversation, agent_name):
-        tags = self._tags(agent_name, event.model, event.provider, line.language)
+    def _on_end_of_utterance(self, event, conversation, agent_name, language, companion, timestamp):
+        tags = self._tags(agent_name, event.model, event.provider, language)
         if event.end_of_utterance_delay is not None:
             self._distributions.add('eou.end_of_utterance_delay', tags, event.end_of_utterance_delay)
         if event.transcription_delay is not None:
             self._distributions.add('eou.transcription_delay', tags, event.transcription_delay)
         if conversation is not None and event.end_of_utterance_delay is not None:
             conversation.start_turn(event.end_of_utterance_delay)
-        if line.companion:
+        if companion:
             # the companion's turn records count the turns
             return
-        self._count('turns.user', self._tags(agent_name, None, None, line.language), 1)
+        self._count('turns.user', self._tags(agent_name, None, None, language), 1)
         if conversation is not None:
             conversation.turns += 1
 
-    def _on_interruptions(self, event, line, conversation, agent_name):
+    def _on_interruptions(self, event, conversation, agent_name, language, companion, timestamp):
         if event.count:
-            self._count(
-                'interruptions', self._tags(agent_name, event.model, event.provider, line.language), event.count
-            )
+            self._count('interruptions', self._tags(agent_name, event.model, event.provider, language), event.count)
 
-    def _on_no_response(self, event, line, conversation, agent_name):
+    def _on_no_response(self, event, conversation, agent_name, language, companion, timestamp):
         # after retry lines, the request failed for good; else it may have been cancelled
         if conversation is not None and conversation.llm_retrying:
-            self._on_provider_error(ProviderError(event.kind, False), line, conversation, agent_name)
+            self._on_provider_error(
+                ProviderError(event.kind, False), conversation, agent_name, language, companion, timestamp
+            )
 
-    def _on_provider_error(self, event, line, conversation, agent_name):
+    def _on_provider_error(self, event, conversation, agent_name, language, companion, timestamp):
         metric = _ERROR_METRICS.get(event.kind)
         if metric is None:
             return
@@ -238,16 +234,16 @@ class LogPipeline:
             last_model, last_provider = conversation.models.get(_MODEL_FAMILY[event.kind], (None, None))
             if provider is None or provider == last_provider:
                 model, provider = last_model, last_provider
-        tags = self._tags(agent_name, model, provider, line.language)
+        tags = self._tags(agent_name, model, provider, language)
         self._count(metric, tags + (f'recoverable:{str(event.recoverable).lower()}',), 1)
 
-    def _on_session_closed(self, event, line, conversation, agent_name):
+    def _on_session_closed(self, event, conversation, agent_name, language, companion, timestamp):
         if conversation is not None:
-            self.conversations.end(conversation, close_reason_tag(event.reason), line.timestamp)
+            self.conversations.end(conversation, close_reason_tag(event.reason), timestamp)
 
-    def _on_companion_turn(self, event, line, conversation, agent_name):
+    def _on_companion_turn(self, event, conversation, agent_name, language, companion, timestamp):
         if event.role == 'user':
-            self._count('turns.user', self._tags(agent_name, None, None, line.language), 1)
+            self._count('turns.user', self._tags(agent_name, None, None, language), 1)
             if conversation is not None:
                 conversation.turns += 1
         elif event.role == 'assistant':
@@ -255,23 +251,23 @@ class LogPipeline:
             if conversation is not None:
                 conversation.companion_estimate = None
             if event.e2e_latency is not None:
-                self._submit_e2e(agent_name, line.language, 'measured', event.e2e_latency)
+                self._submit_e2e(agent_name, language, 'measured', event.e2e_latency)
             elif estimate is not None:
-                self._submit_e2e(agent_name, line.language, 'estimated', estimate)
+                self._submit_e2e(agent_name, language, 'estimated', estimate)
 
-    def _on_companion_conversation(self, event, line, conversation, agent_name):
+    def _on_companion_conversation(self, event, conversation, agent_name, language, companion, timestamp):
         if conversation is not None:
             if event.trace_id:
                 conversation.trace_id = event.trace_id
             self.conversations.end(
                 conversation,
                 close_reason_tag(event.close_reason),
-                line.timestamp,
+                timestamp,
                 turns=event.user_turns,
                 duration=event.duration,
             )
 
-    def _ignore(self, event, line, conversation, agent_name):
+    def _ignore(self, event, conversation, agent_name, language, companion, timestamp):
         pass
 
     # -- submission ------------------------------------------------------------------------

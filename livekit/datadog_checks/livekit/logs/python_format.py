@@ -30,6 +30,8 @@ from .provider_errors import PYTHON_ERROR_LINES, match_error_line
 LANGUAGE = 'python'
 TIME_KEY = 'timestamp'
 LOGGER_KEY = 'name'
+JOB_ID_KEY = 'job_id'
+OTHER_JOB_ID_KEY = None
 AGENT_NAME_KEY = 'agent_name'
 ERROR_LEVELS = frozenset(('ERROR', 'CRITICAL'))
 LEVEL_TAGS = {
@@ -88,10 +90,6 @@ _INLINE_READERS = {
     'EOU metrics': lambda values: read_end_of_utterance(values, EOU_KEYS),
 }
 _INLINE_PREFIXES = tuple(f'{kind}: ' for kind in _INLINE_READERS)
-
-
-def job_id(obj):
-    return obj.get('job_id')
 
 
 def room(obj):
