@@ -115,12 +115,17 @@ def inline_values(values):
         key, sep, value = pair.partition('=')
         if not sep:
             raise BadValue(values)
-        value = value.strip()
-        try:
-            parsed[key.strip()] = int(value)
-        except ValueError:
-            try:
-                parsed[key.strip()] = float(value)
-            except ValueError:
-                raise BadValue(values) from None
+        parsed[key.strip()] = _number(value.strip(), values)
     return parsed
+
+
+def _number(value, values):
+    """An int when `int()` reads it, else a float; a value with a dot skips `int()` (its exception is slow)."""
+    try:
+        return float(value) if '.' in value else int(value)
+    except ValueError:
+        # `1e-05`, `nan`: floats without a dot
+        try:
+            return float(value)
+        except ValueError:
+            raise BadValue(values) from None
