@@ -139,6 +139,20 @@ def wc(path):
     return {'lines': int(out.split()[0]), 'bytes': os.path.getsize(path), 'cpu': cpu, 'wall': wall, 'rss': rss}
 
 
+def revision():
+    """The commit measured, and the check's files that differ from it."""
+    try:
+        head = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True, cwd=ROOT)
+        dirty = subprocess.run(
+            ['git', 'status', '--porcelain', '--', 'livekit/datadog_checks'], capture_output=True, text=True, cwd=ROOT
+        )
+    except OSError:
+        return 'unknown'
+    changed = [line[3:] for line in dirty.stdout.splitlines()]
+    text = 'commit {}'.format(head.stdout.strip() or 'unknown')
+    return text + (' with uncommitted changes in {}'.format(', '.join(changed)) if changed else '')
+
+
 def machine():
     cpu = 'unknown'
     with open('/proc/cpuinfo') as f:
@@ -399,8 +413,8 @@ def render(
     lines_out = [
         '# Agent log ingestion: speed and memory',
         '',
-        'Written by `make bench` (`bench/run_bench.py --size-mb {}`) on {} UTC.'.format(
-            args.size_mb, datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M')
+        'Written by `make bench` (`bench/run_bench.py --size-mb {}`) on {} UTC, {}.'.format(
+            args.size_mb, datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M'), revision()
         ),
         '',
         '## Machine',
