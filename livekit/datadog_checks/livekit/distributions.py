@@ -9,7 +9,8 @@ Zeros go to a [0, 0] bucket. The buckets carry no bound tags: they are submitted
 `monotonic=False`, so the Agent adds each count to the distribution as it arrives.
 """
 
-import math
+from collections import defaultdict
+from math import floor, log10
 
 BUCKETS_PER_DECADE = 60
 ZERO_BUCKET = None
@@ -19,7 +20,7 @@ def bucket_index(value):
     """The bucket of a finite value >= 0 (`ZERO_BUCKET` for 0)."""
     if value == 0:
         return ZERO_BUCKET
-    return math.floor(math.log10(value) * BUCKETS_PER_DECADE)
+    return floor(log10(value) * BUCKETS_PER_DECADE)
 
 
 def bucket_bounds(index):
@@ -32,16 +33,12 @@ class Distributions:
     """Bucket counts per (metric, tags), accumulated between two submissions."""
 
     def __init__(self):
-        self._buckets = {}
+        # (name, tags) -> {bucket index: count}
+        self._buckets = defaultdict(_bucket_counts)
 
     def add(self, name, tags, value):
         """Record one finite value >= 0 (callers validate it)."""
-        key = (name, tags)
-        counts = self._buckets.get(key)
-        if counts is None:
-            counts = self._buckets[key] = {}
-        index = bucket_index(value)
-        counts[index] = counts.get(index, 0) + 1
+        self._buckets[name, tags][bucket_index(value)] += 1
 
     def submit(self, check, extra_tags=()):
         """Send every bucket through the check and start over."""
@@ -54,7 +51,11 @@ class Distributions:
             for index, count in counts.items():
                 lower, upper = bucket_bounds(index)
                 check.submit_histogram_bucket(name, count, lower, upper, False, None, tag_list, **options)
-        self._buckets = {}
+        self._buckets = defaultdict(_bucket_counts)
+
+
+def _bucket_counts():
+    return defaultdict(int)
 
 
 def quantile_from_buckets(buckets, q):

@@ -9,6 +9,7 @@ out as distribution buckets (`distributions.py`).
 """
 
 import logging
+from collections import defaultdict
 
 from ..conversations import EVICTED, Conversations, close_reason_tag
 from ..distributions import Distributions
@@ -58,10 +59,11 @@ class LogPipeline:
         self._reset()
 
     def _reset(self):
-        self._counts = {}
-        self._levels = {}
-        self._error_loggers = {}
-        self._unparsed = {}
+        # defaultdicts: `counts[name, tags] += value` needs no method call per line
+        self._counts = defaultdict(int)
+        self._levels = defaultdict(int)
+        self._error_loggers = defaultdict(int)
+        self._unparsed = defaultdict(int)
         self._distributions = Distributions()
 
     # -- reading ---------------------------------------------------------------------------
@@ -75,14 +77,12 @@ class LogPipeline:
         for raw in lines:
             line = read_line(raw)
             if type(line) is str:
-                unparsed[line] = unparsed.get(line, 0) + 1
+                unparsed[line] += 1
                 continue
             language, level, logger, error, timestamp, job_id, agent, room, event, companion, service, rejected = line
-            key = (language, level)
-            levels[key] = levels.get(key, 0) + 1
+            levels[language, level] += 1
             if error:
-                key = (language, logger)
-                self._error_loggers[key] = self._error_loggers.get(key, 0) + 1
+                self._error_loggers[language, logger] += 1
             if timestamp is not None:
                 conversations.last_raw_time = timestamp
 
@@ -98,7 +98,7 @@ class LogPipeline:
                     taken_over = conversation.companion
 
             if rejected is not None:
-                unparsed[rejected] = unparsed.get(rejected, 0) + 1
+                unparsed[rejected] += 1
                 continue
             if event is None:
                 continue
@@ -133,23 +133,20 @@ class LogPipeline:
                 self._tag_sets = {key: tags}
         return tags
 
-    def _count(self, name, tags, value):
-        key = (name, tags)
-        self._counts[key] = self._counts.get(key, 0) + value
-
     # -- events ----------------------------------------------------------------------------
 
     def _on_model_request(self, event, conversation, agent_name, language, companion, timestamp):
         tags = self._tags(agent_name, event.model, event.provider, language)
-        self._count('llm.requests', tags, 1)
+        counts = self._counts
+        counts['llm.requests', tags] += 1
         if event.input_tokens:
-            self._count('llm.tokens.input', tags, event.input_tokens)
+            counts['llm.tokens.input', tags] += event.input_tokens
         if event.output_tokens:
-            self._count('llm.tokens.output', tags, event.output_tokens)
+            counts['llm.tokens.output', tags] += event.output_tokens
         if event.cached_tokens:
-            self._count('llm.tokens.cached', tags, event.cached_tokens)
+            counts['llm.tokens.cached', tags] += event.cached_tokens
         if event.cache_creation_tokens:
-            self._count('llm.tokens.cache_creation', tags, event.cache_creation_tokens)
+            counts['llm.tokens.cache_creation', tags] += event.cache_creation_tokens
         if event.ttft is not None:
             self._distributions.add('llm.ttft', tags, event.ttft)
         if event.duration is not None:
@@ -160,21 +157,24 @@ class LogPipeline:
             if event.kind == REALTIME:
                 if not companion:
                     conversation.realtime_turns += 1
-            else:
+            elif conversation.pending_eou is not None:
+                # only a user turn waiting for its reply takes part in an estimate
                 self._estimate(conversation, conversation.llm_ttft(event.ttft), language, companion)
 
     def _on_synthesis(self, event, conversation, agent_name, language, companion, timestamp):
         tags = self._tags(agent_name, event.model, event.provider, language)
-        self._count('tts.requests', tags, 1)
+        counts = self._counts
+        counts['tts.requests', tags] += 1
         if event.audio_duration:
-            self._count('tts.audio_duration', tags, event.audio_duration)
+            counts['tts.audio_duration', tags] += event.audio_duration
         if event.characters:
-            self._count('tts.characters', tags, event.characters)
+            counts['tts.characters', tags] += event.characters
         if event.ttfb is not None:
             self._distributions.add('tts.ttfb', tags, event.ttfb)
         if conversation is not None:
             conversation.models[TTS] = (event.model, event.provider)
-            self._estimate(conversation, conversation.tts_ttfb(event.ttfb), language, companion)
+            if conversation.pending_eou is not None:
+                self._estimate(conversation, conversation.tts_ttfb(event.ttfb), language, companion)
 
     def _estimate(self, conversation, estimate, language, companion):
         if estimate is None:
@@ -191,9 +191,10 @@ class LogPipeline:
 
     def _on_transcription(self, event, conversation, agent_name, language, companion, timestamp):
         tags = self._tags(agent_name, event.model, event.provider, language)
-        self._count('stt.requests', tags, 1)
+        counts = self._counts
+        counts['stt.requests', tags] += 1
         if event.audio_duration:
-            self._count('stt.audio_duration', tags, event.audio_duration)
+            counts['stt.audio_duration', tags] += event.audio_duration
         if conversation is not None:
             conversation.models[STT] = (event.model, event.provider)
 
@@ -208,13 +209,13 @@ class LogPipeline:
         if companion:
             # the companion's turn records count the turns
             return
-        self._count('turns.user', self._tags(agent_name, None, None, language), 1)
+        self._counts['turns.user', self._tags(agent_name, None, None, language)] += 1
         if conversation is not None:
             conversation.turns += 1
 
     def _on_interruptions(self, event, conversation, agent_name, language, companion, timestamp):
         if event.count:
-            self._count('interruptions', self._tags(agent_name, event.model, event.provider, language), event.count)
+            self._counts['interruptions', self._tags(agent_name, event.model, event.provider, language)] += event.count
 
     def _on_no_response(self, event, conversation, agent_name, language, companion, timestamp):
         # after retry lines, the request failed for good; else it may have been cancelled
@@ -235,7 +236,7 @@ class LogPipeline:
             if provider is None or provider == last_provider:
                 model, provider = last_model, last_provider
         tags = self._tags(agent_name, model, provider, language)
-        self._count(metric, tags + (f'recoverable:{str(event.recoverable).lower()}',), 1)
+        self._counts[metric, tags + (f'recoverable:{str(event.recoverable).lower()}',)] += 1
 
     def _on_session_closed(self, event, conversation, agent_name, language, companion, timestamp):
         if conversation is not None:
@@ -243,7 +244,7 @@ class LogPipeline:
 
     def _on_companion_turn(self, event, conversation, agent_name, language, companion, timestamp):
         if event.role == 'user':
-            self._count('turns.user', self._tags(agent_name, None, None, language), 1)
+            self._counts['turns.user', self._tags(agent_name, None, None, language)] += 1
             if conversation is not None:
                 conversation.turns += 1
         elif event.role == 'assistant':
@@ -277,7 +278,7 @@ class LogPipeline:
         conversations = self.conversations
         conversations.expire(now)
         for conversation in conversations.take_started():
-            self._count('conversations.started', self._conversation_tags(conversation), 1)
+            self._counts['conversations.started', self._conversation_tags(conversation)] += 1
         records = []
         for ended in conversations.take_ended():
             records.extend(self._on_conversation_end(ended))
@@ -306,16 +307,16 @@ class LogPipeline:
     def _on_conversation_end(self, ended):
         conversation = ended.conversation
         tags = self._conversation_tags(conversation)
-        self._count('conversations.ended', tags + (f'close_reason:{ended.close_reason}',), 1)
+        self._counts['conversations.ended', tags + (f'close_reason:{ended.close_reason}',)] += 1
         if ended.close_reason == EVICTED:
-            self._count('conversations.evicted', tags, 1)
+            self._counts['conversations.evicted', tags] += 1
         if ended.extra_user_turns:
-            self._count('turns.user', tags, ended.extra_user_turns)
+            self._counts['turns.user', tags] += ended.extra_user_turns
         self._distributions.add('conversation.turns', tags, ended.turns)
         if ended.duration is not None:
             self._distributions.add('conversation.duration', tags, ended.duration)
         if ended.turns < self.conversations.min_turns:
-            self._count('conversations.short', tags, 1)
+            self._counts['conversations.short', tags] += 1
             yield self.conversations.short_record(ended)
 
     # -- persistence -----------------------------------------------------------------------
