@@ -17,10 +17,10 @@ from .events import (
     ProviderError,
     STTKeys,
     TTSKeys,
-    read_end_of_utterance,
-    read_model_request,
-    read_synthesis,
-    read_transcription,
+    end_of_utterance_reader,
+    model_request_reader,
+    synthesis_reader,
+    transcription_reader,
 )
 from .fields import BadValue, count, flag, latency, seconds, text
 
@@ -73,11 +73,11 @@ def _record(event):
 
 MESSAGES = {
     _record('session_start'): (lambda obj: CompanionStart(), True),
-    _record('llm_request'): (lambda obj: read_model_request(obj, LLM_KEYS, 'llm'), True),
-    _record('realtime_request'): (lambda obj: read_model_request(obj, REALTIME_KEYS, 'realtime'), True),
-    _record('tts_request'): (lambda obj: read_synthesis(obj, TTS_KEYS), True),
-    _record('stt_request'): (lambda obj: read_transcription(obj, STT_KEYS), True),
-    _record('eou'): (lambda obj: read_end_of_utterance(obj, EOU_KEYS), True),
+    _record('llm_request'): (model_request_reader(LLM_KEYS, 'llm'), True),
+    _record('realtime_request'): (model_request_reader(REALTIME_KEYS, 'realtime'), True),
+    _record('tts_request'): (synthesis_reader(TTS_KEYS), True),
+    _record('stt_request'): (transcription_reader(STT_KEYS), True),
+    _record('eou'): (end_of_utterance_reader(EOU_KEYS), True),
     _record('interruption'): (
         lambda obj: Interruptions(count(obj, 'num_interruptions'), text(obj, 'model'), text(obj, 'provider')),
         True,

@@ -3,9 +3,9 @@
 # Licensed under a 3-clause BSD style license (see LICENSE)
 """The typed events a LiveKit log line can carry, in seconds, whatever the SDK and version.
 
-The `read_*` functions build an event from a decoded line and a key table (`*Keys`), so Python,
-Node, pre-1.1.6 inline values and companion records share one reader per kind; they raise
-`fields.BadValue` when a known field holds a wrong value.
+The `*_reader` functions make, from a key table (`*Keys`), the function that builds an event from a
+decoded line, so Python, Node, pre-1.1.6 inline values and companion records share one reader per
+kind; a reader raises `fields.BadValue` when a known field holds a wrong value.
 
 Events are slotted dataclasses: one is built for most lines, so they stay cheap.
 """
@@ -166,44 +166,66 @@ class EOUKeys(NamedTuple):
     scale: float = 1.0
 
 
-def read_model_request(obj, keys, kind):
-    output_tokens = count(obj, keys.output_tokens)
-    if keys.duration:
-        duration = seconds(obj, keys.duration, keys.scale)
-        rate(obj, keys.tokens_per_second)
-    else:
-        duration = derived_duration(output_tokens, rate(obj, keys.tokens_per_second))
-    return ModelRequest(
-        kind,
-        text(obj, keys.model),
-        text(obj, keys.provider),
-        count(obj, keys.input_tokens),
-        output_tokens,
-        count(obj, keys.cached_tokens),
-        count(obj, keys.cache_creation_tokens),
-        latency(obj, keys.ttft, keys.scale),
-        duration,
-    )
+def model_request_reader(keys, kind):
+    """`read(obj) -> ModelRequest` for one key table (its keys are bound here, not looked up per line)."""
+    input_tokens, output_tokens, cached_tokens, cache_creation_tokens, ttft, tokens_per_second = keys[:6]
+    duration, model, provider, scale = keys[6:]
+
+    def read(obj):
+        output = count(obj, output_tokens)
+        if duration:
+            request_duration = seconds(obj, duration, scale)
+            rate(obj, tokens_per_second)
+        else:
+            request_duration = derived_duration(output, rate(obj, tokens_per_second))
+        return ModelRequest(
+            kind,
+            text(obj, model),
+            text(obj, provider),
+            count(obj, input_tokens),
+            output,
+            count(obj, cached_tokens),
+            count(obj, cache_creation_tokens),
+            latency(obj, ttft, scale),
+            request_duration,
+        )
+
+    return read
 
 
-def read_synthesis(obj, keys):
-    return Synthesis(
-        text(obj, keys.model),
-        text(obj, keys.provider),
-        latency(obj, keys.ttfb, keys.scale),
-        seconds(obj, keys.audio_duration, keys.scale),
-        count(obj, keys.characters) if keys.characters else None,
-    )
+def synthesis_reader(keys):
+    ttfb, audio_duration, characters, model, provider, scale = keys
+
+    def read(obj):
+        return Synthesis(
+            text(obj, model),
+            text(obj, provider),
+            latency(obj, ttfb, scale),
+            seconds(obj, audio_duration, scale),
+            count(obj, characters) if characters else None,
+        )
+
+    return read
 
 
-def read_transcription(obj, keys):
-    return Transcription(text(obj, keys.model), text(obj, keys.provider), seconds(obj, keys.audio_duration, keys.scale))
+def transcription_reader(keys):
+    audio_duration, model, provider, scale = keys
+
+    def read(obj):
+        return Transcription(text(obj, model), text(obj, provider), seconds(obj, audio_duration, scale))
+
+    return read
 
 
-def read_end_of_utterance(obj, keys):
-    return EndOfUtterance(
-        text(obj, keys.model),
-        text(obj, keys.provider),
-        seconds(obj, keys.end_of_utterance_delay, keys.scale),
-        seconds(obj, keys.transcription_delay, keys.scale),
-    )
+def end_of_utterance_reader(keys):
+    end_of_utterance_delay, transcription_delay, model, provider, scale = keys
+
+    def read(obj):
+        return EndOfUtterance(
+            text(obj, model),
+            text(obj, provider),
+            seconds(obj, end_of_utterance_delay, scale),
+            seconds(obj, transcription_delay, scale),
+        )
+
+    return read

@@ -20,10 +20,10 @@ from .events import (
     SessionClosed,
     STTKeys,
     TTSKeys,
-    read_end_of_utterance,
-    read_model_request,
-    read_synthesis,
-    read_transcription,
+    end_of_utterance_reader,
+    model_request_reader,
+    synthesis_reader,
+    transcription_reader,
 )
 from .fields import count, text
 from .provider_errors import NODE_ERROR_LINES, match_error_line
@@ -51,8 +51,11 @@ STT_KEYS = STTKeys('audioDurationMs', scale=MS)
 EOU_KEYS = EOUKeys('endOfUtteranceDelayMs', 'transcriptionDelayMs', scale=MS)
 
 
+_read_llm_request = model_request_reader(LLM_KEYS, 'llm')
+
+
 def read_llm(obj):
-    request = read_model_request(obj, LLM_KEYS, 'llm')
+    request = _read_llm_request(obj)
     if request.ttft is None and not request.input_tokens and not request.output_tokens:
         return NoResponse('llm')
     return request
@@ -60,10 +63,10 @@ def read_llm(obj):
 
 MESSAGES = {
     'LLM metrics': (read_llm, False),
-    'RealtimeModel metrics': (lambda obj: read_model_request(obj, REALTIME_KEYS, 'realtime'), False),
-    'TTS metrics': (lambda obj: read_synthesis(obj, TTS_KEYS), False),
-    'STT metrics': (lambda obj: read_transcription(obj, STT_KEYS), False),
-    'EOU metrics': (lambda obj: read_end_of_utterance(obj, EOU_KEYS), False),
+    'RealtimeModel metrics': (model_request_reader(REALTIME_KEYS, 'realtime'), False),
+    'TTS metrics': (synthesis_reader(TTS_KEYS), False),
+    'STT metrics': (transcription_reader(STT_KEYS), False),
+    'EOU metrics': (end_of_utterance_reader(EOU_KEYS), False),
     'Interruption metrics': (lambda obj: Interruptions(count(obj, 'numInterruptions')), False),
     'AgentSession closed': (lambda obj: SessionClosed(text(obj, 'reason')), False),
     'received job request': (lambda obj: JobRequest(), False),

@@ -39,7 +39,6 @@ LOGGER = logging.getLogger(__name__)
 _ERROR_METRICS = {LLM: 'llm.errors', REALTIME: 'llm.errors', TTS: 'tts.errors', STT: 'stt.errors'}
 # errors take the model of the job's last request of the same family
 _MODEL_FAMILY = {LLM: LLM, REALTIME: LLM, TTS: TTS, STT: STT}
-_LEVEL_TAGS = {python_format.LANGUAGE: python_format.LEVEL_TAGS, node_format.LANGUAGE: node_format.LEVEL_TAGS}
 
 
 class LogPipeline:
@@ -80,7 +79,8 @@ class LogPipeline:
                 unparsed[line] += 1
                 continue
             language, level, logger, error, timestamp, job_id, agent, room, event, companion, service, rejected = line
-            levels[language, level] += 1
+            # keyed by the level alone (a tuple key costs twice as much): its type tells the format
+            levels[level] += 1
             if error:
                 self._error_loggers[language, logger] += 1
             if timestamp is not None:
@@ -286,9 +286,11 @@ class LogPipeline:
         base = self.tags
         for (name, tags), value in self._counts.items():
             check.count(name, value, tags=[*base, *tags])
-        for (language, level), value in self._levels.items():
-            level_tag = _LEVEL_TAGS[language].get(level, 'other')
-            check.count('log.lines', value, tags=[*base, f'level:{level_tag}', f'language:{language}'])
+        for level, value in self._levels.items():
+            # Python names its levels, Node numbers them
+            fmt = python_format if type(level) is str else node_format
+            level_tag = fmt.LEVEL_TAGS.get(level, 'other')
+            check.count('log.lines', value, tags=[*base, f'level:{level_tag}', f'language:{fmt.LANGUAGE}'])
         for (language, logger), value in self._error_loggers.items():
             tags = [*base, f'language:{language}']
             if logger:

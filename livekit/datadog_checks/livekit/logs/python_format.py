@@ -19,10 +19,10 @@ from .events import (
     SessionClosed,
     STTKeys,
     TTSKeys,
-    read_end_of_utterance,
-    read_model_request,
-    read_synthesis,
-    read_transcription,
+    end_of_utterance_reader,
+    model_request_reader,
+    synthesis_reader,
+    transcription_reader,
 )
 from .fields import BadValue, count, text
 from .provider_errors import PYTHON_ERROR_LINES, match_error_line
@@ -65,12 +65,16 @@ EOU_KEYS = EOUKeys('end_of_utterance_delay', 'transcription_delay', **_MODEL)
 # 1.0 - 1.1.5 wrote LLM values inside the message with the realtime key names
 INLINE_LLM_KEYS = LLMKeys('input_tokens', 'output_tokens', 'cached_input_tokens', None, 'ttft', 'tokens_per_second')
 
+_METRICS_READERS = {
+    'LLM metrics': model_request_reader(LLM_KEYS, 'llm'),
+    'RealtimeModel metrics': model_request_reader(REALTIME_KEYS, 'realtime'),
+    'TTS metrics': synthesis_reader(TTS_KEYS),
+    'STT metrics': transcription_reader(STT_KEYS),
+    'EOU metrics': end_of_utterance_reader(EOU_KEYS),
+}
+
 MESSAGES = {
-    'LLM metrics': (lambda obj: read_model_request(obj, LLM_KEYS, 'llm'), False),
-    'RealtimeModel metrics': (lambda obj: read_model_request(obj, REALTIME_KEYS, 'realtime'), False),
-    'TTS metrics': (lambda obj: read_synthesis(obj, TTS_KEYS), False),
-    'STT metrics': (lambda obj: read_transcription(obj, STT_KEYS), False),
-    'EOU metrics': (lambda obj: read_end_of_utterance(obj, EOU_KEYS), False),
+    **{message: (read, False) for message, read in _METRICS_READERS.items()},
     'Interruption metrics': (
         lambda obj: Interruptions(
             count(obj, 'num_interruptions'), text(obj, 'model_name'), text(obj, 'model_provider')
@@ -82,13 +86,7 @@ MESSAGES = {
     **companion_format.MESSAGES,
 }
 
-_INLINE_READERS = {
-    'LLM metrics': lambda values: read_model_request(values, INLINE_LLM_KEYS, 'llm'),
-    'RealtimeModel metrics': lambda values: read_model_request(values, REALTIME_KEYS, 'realtime'),
-    'TTS metrics': lambda values: read_synthesis(values, TTS_KEYS),
-    'STT metrics': lambda values: read_transcription(values, STT_KEYS),
-    'EOU metrics': lambda values: read_end_of_utterance(values, EOU_KEYS),
-}
+_INLINE_READERS = {**_METRICS_READERS, 'LLM metrics': model_request_reader(INLINE_LLM_KEYS, 'llm')}
 _INLINE_PREFIXES = tuple(f'{kind}: ' for kind in _INLINE_READERS)
 
 
