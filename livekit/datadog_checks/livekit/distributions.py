@@ -40,6 +40,10 @@ class Distributions:
         """Record one finite value >= 0 (callers validate it)."""
         self._buckets[name, tags][bucket_index(value)] += 1
 
+    def buckets(self, name, tags):
+        """The {`bucket_index`: count} of one distribution, for a caller that counts into it itself."""
+        return self._buckets[name, tags]
+
     def submit(self, check, extra_tags=()):
         """Send every bucket through the check and start over."""
         # Without bound tags the buckets of one context differ only by their bounds: Agents that

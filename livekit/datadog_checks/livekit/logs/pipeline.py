@@ -12,7 +12,7 @@ import logging
 from collections import defaultdict
 
 from ..conversations import EVICTED, Conversations, close_reason_tag
-from ..distributions import Distributions
+from ..distributions import Distributions, bucket_index
 from . import node_format, python_format
 from .events import (
     LLM,
@@ -41,6 +41,29 @@ _ERROR_METRICS = {LLM: 'llm.errors', REALTIME: 'llm.errors', TTS: 'tts.errors', 
 _MODEL_FAMILY = {LLM: LLM, REALTIME: LLM, TTS: TTS, STT: STT}
 
 
+class _Series:
+    """What one tag set accumulates until the next flush: sums and latency buckets by metric name.
+
+    Keyed by name alone, an accumulation costs a fraction of one keyed by (name, tags).
+    """
+
+    __slots__ = ('tags', 'counts', 'distributions', 'buckets')
+
+    def __init__(self, tags, distributions):
+        self.tags = tags
+        self.counts = defaultdict(int)
+        self.distributions = distributions
+        # metric name -> its bucket counts in `distributions`
+        self.buckets = {}
+
+    def add(self, name, value):
+        """Record one latency (a finite value >= 0)."""
+        buckets = self.buckets.get(name)
+        if buckets is None:
+            buckets = self.buckets[name] = self.distributions.buckets(name, self.tags)
+        buckets[bucket_index(value)] += 1
+
+
 class LogPipeline:
     def __init__(
         self,
@@ -54,12 +77,13 @@ class LogPipeline:
         self.tags = tuple(tags)
         self.log = log or LOGGER
         self.conversations = Conversations(min_conversation_turns, conversation_idle_timeout, max_open_conversations)
-        self._tag_sets = {}
         self._reset()
 
     def _reset(self):
-        # defaultdicts: `counts[name, tags] += value` needs no method call per line
-        self._counts = defaultdict(int)
+        # tags -> _Series, and the shortcut to it from what the tags are made of
+        self._series_by_tags = {}
+        self._series_cache = {}
+        # defaultdicts: `counts[key] += value` needs no method call per line
         self._levels = defaultdict(int)
         self._error_loggers = defaultdict(int)
         self._unparsed = defaultdict(int)
@@ -116,10 +140,11 @@ class LogPipeline:
                 agent = conversation.agent_name
             handlers[type(event)](self, event, conversation, agent, language, companion, timestamp)
 
-    def _tags(self, agent_name, model, provider, language):
-        key = (agent_name, model, provider, language)
-        tags = self._tag_sets.get(key)
-        if tags is None:
+    def _series(self, agent_name, model, provider, language, extra=None):
+        """The accumulator of a tag set: language, agent name, model, provider and an optional extra tag."""
+        key = (agent_name, model, provider, language, extra)
+        series = self._series_cache.get(key)
+        if series is None:
             tags = [f'language:{language}']
             if agent_name:
                 tags.append(f'agent_name:{agent_name}')
@@ -127,30 +152,34 @@ class LogPipeline:
                 tags.append(f'model:{model}')
             if provider:
                 tags.append(f'provider:{provider}')
-            tags = self._tag_sets[key] = tuple(tags)
-            if len(self._tag_sets) > 10000:
-                # garbage lines can make tag sets without end; the cache is only a shortcut
-                self._tag_sets = {key: tags}
-        return tags
+            if extra:
+                tags.append(extra)
+            tags = tuple(tags)
+            # different keys can make the same tags ('' and None): one series, one submission
+            series = self._series_by_tags.get(tags)
+            if series is None:
+                series = self._series_by_tags[tags] = _Series(tags, self._distributions)
+            self._series_cache[key] = series
+        return series
 
     # -- events ----------------------------------------------------------------------------
 
     def _on_model_request(self, event, conversation, agent_name, language, companion, timestamp):
-        tags = self._tags(agent_name, event.model, event.provider, language)
-        counts = self._counts
-        counts['llm.requests', tags] += 1
+        series = self._series(agent_name, event.model, event.provider, language)
+        counts = series.counts
+        counts['llm.requests'] += 1
         if event.input_tokens:
-            counts['llm.tokens.input', tags] += event.input_tokens
+            counts['llm.tokens.input'] += event.input_tokens
         if event.output_tokens:
-            counts['llm.tokens.output', tags] += event.output_tokens
+            counts['llm.tokens.output'] += event.output_tokens
         if event.cached_tokens:
-            counts['llm.tokens.cached', tags] += event.cached_tokens
+            counts['llm.tokens.cached'] += event.cached_tokens
         if event.cache_creation_tokens:
-            counts['llm.tokens.cache_creation', tags] += event.cache_creation_tokens
+            counts['llm.tokens.cache_creation'] += event.cache_creation_tokens
         if event.ttft is not None:
-            self._distributions.add('llm.ttft', tags, event.ttft)
+            series.add('llm.ttft', event.ttft)
         if event.duration is not None:
-            self._distributions.add('llm.duration', tags, event.duration)
+            series.add('llm.duration', event.duration)
         if conversation is not None:
             conversation.models[LLM] = (event.model, event.provider)
             conversation.llm_retrying = False
@@ -162,15 +191,15 @@ class LogPipeline:
                 self._estimate(conversation, conversation.llm_ttft(event.ttft), language, companion)
 
     def _on_synthesis(self, event, conversation, agent_name, language, companion, timestamp):
-        tags = self._tags(agent_name, event.model, event.provider, language)
-        counts = self._counts
-        counts['tts.requests', tags] += 1
+        series = self._series(agent_name, event.model, event.provider, language)
+        counts = series.counts
+        counts['tts.requests'] += 1
         if event.audio_duration:
-            counts['tts.audio_duration', tags] += event.audio_duration
+            counts['tts.audio_duration'] += event.audio_duration
         if event.characters:
-            counts['tts.characters', tags] += event.characters
+            counts['tts.characters'] += event.characters
         if event.ttfb is not None:
-            self._distributions.add('tts.ttfb', tags, event.ttfb)
+            series.add('tts.ttfb', event.ttfb)
         if conversation is not None:
             conversation.models[TTS] = (event.model, event.provider)
             if conversation.pending_eou is not None:
@@ -186,36 +215,34 @@ class LogPipeline:
             self._submit_e2e(conversation.agent_name, language, 'estimated', estimate)
 
     def _submit_e2e(self, agent_name, language, method, value):
-        tags = self._tags(agent_name, None, None, language) + (f'method:{method}',)
-        self._distributions.add('turn.e2e_latency', tags, value)
+        self._series(agent_name, None, None, language, f'method:{method}').add('turn.e2e_latency', value)
 
     def _on_transcription(self, event, conversation, agent_name, language, companion, timestamp):
-        tags = self._tags(agent_name, event.model, event.provider, language)
-        counts = self._counts
-        counts['stt.requests', tags] += 1
+        counts = self._series(agent_name, event.model, event.provider, language).counts
+        counts['stt.requests'] += 1
         if event.audio_duration:
-            counts['stt.audio_duration', tags] += event.audio_duration
+            counts['stt.audio_duration'] += event.audio_duration
         if conversation is not None:
             conversation.models[STT] = (event.model, event.provider)
 
     def _on_end_of_utterance(self, event, conversation, agent_name, language, companion, timestamp):
-        tags = self._tags(agent_name, event.model, event.provider, language)
+        series = self._series(agent_name, event.model, event.provider, language)
         if event.end_of_utterance_delay is not None:
-            self._distributions.add('eou.end_of_utterance_delay', tags, event.end_of_utterance_delay)
+            series.add('eou.end_of_utterance_delay', event.end_of_utterance_delay)
         if event.transcription_delay is not None:
-            self._distributions.add('eou.transcription_delay', tags, event.transcription_delay)
+            series.add('eou.transcription_delay', event.transcription_delay)
         if conversation is not None and event.end_of_utterance_delay is not None:
             conversation.start_turn(event.end_of_utterance_delay)
         if companion:
             # the companion's turn records count the turns
             return
-        self._counts['turns.user', self._tags(agent_name, None, None, language)] += 1
+        self._series(agent_name, None, None, language).counts['turns.user'] += 1
         if conversation is not None:
             conversation.turns += 1
 
     def _on_interruptions(self, event, conversation, agent_name, language, companion, timestamp):
         if event.count:
-            self._counts['interruptions', self._tags(agent_name, event.model, event.provider, language)] += event.count
+            self._series(agent_name, event.model, event.provider, language).counts['interruptions'] += event.count
 
     def _on_no_response(self, event, conversation, agent_name, language, companion, timestamp):
         # after retry lines, the request failed for good; else it may have been cancelled
@@ -235,8 +262,8 @@ class LogPipeline:
             last_model, last_provider = conversation.models.get(_MODEL_FAMILY[event.kind], (None, None))
             if provider is None or provider == last_provider:
                 model, provider = last_model, last_provider
-        tags = self._tags(agent_name, model, provider, language)
-        self._counts[metric, tags + (f'recoverable:{str(event.recoverable).lower()}',)] += 1
+        recoverable = f'recoverable:{str(event.recoverable).lower()}'
+        self._series(agent_name, model, provider, language, recoverable).counts[metric] += 1
 
     def _on_session_closed(self, event, conversation, agent_name, language, companion, timestamp):
         if conversation is not None:
@@ -244,7 +271,7 @@ class LogPipeline:
 
     def _on_companion_turn(self, event, conversation, agent_name, language, companion, timestamp):
         if event.role == 'user':
-            self._counts['turns.user', self._tags(agent_name, None, None, language)] += 1
+            self._series(agent_name, None, None, language).counts['turns.user'] += 1
             if conversation is not None:
                 conversation.turns += 1
         elif event.role == 'assistant':
@@ -278,14 +305,15 @@ class LogPipeline:
         conversations = self.conversations
         conversations.expire(now)
         for conversation in conversations.take_started():
-            self._counts['conversations.started', self._conversation_tags(conversation)] += 1
+            self._conversation_series(conversation).counts['conversations.started'] += 1
         records = []
         for ended in conversations.take_ended():
             records.extend(self._on_conversation_end(ended))
 
         base = self.tags
-        for (name, tags), value in self._counts.items():
-            check.count(name, value, tags=[*base, *tags])
+        for tags, series in self._series_by_tags.items():
+            for name, value in series.counts.items():
+                check.count(name, value, tags=[*base, *tags])
         for level, value in self._levels.items():
             # Python names its levels, Node numbers them
             fmt = python_format if type(level) is str else node_format
@@ -303,22 +331,23 @@ class LogPipeline:
             check.send_log(record)
         self._reset()
 
-    def _conversation_tags(self, conversation):
-        return self._tags(conversation.agent_name, None, None, conversation.language)
+    def _conversation_series(self, conversation, extra=None):
+        return self._series(conversation.agent_name, None, None, conversation.language, extra)
 
     def _on_conversation_end(self, ended):
         conversation = ended.conversation
-        tags = self._conversation_tags(conversation)
-        self._counts['conversations.ended', tags + (f'close_reason:{ended.close_reason}',)] += 1
+        close_reason = f'close_reason:{ended.close_reason}'
+        self._conversation_series(conversation, close_reason).counts['conversations.ended'] += 1
+        series = self._conversation_series(conversation)
         if ended.close_reason == EVICTED:
-            self._counts['conversations.evicted', tags] += 1
+            series.counts['conversations.evicted'] += 1
         if ended.extra_user_turns:
-            self._counts['turns.user', tags] += ended.extra_user_turns
-        self._distributions.add('conversation.turns', tags, ended.turns)
+            series.counts['turns.user'] += ended.extra_user_turns
+        series.add('conversation.turns', ended.turns)
         if ended.duration is not None:
-            self._distributions.add('conversation.duration', tags, ended.duration)
+            series.add('conversation.duration', ended.duration)
         if ended.turns < self.conversations.min_turns:
-            self._counts['conversations.short', tags] += 1
+            series.counts['conversations.short'] += 1
             yield self.conversations.short_record(ended)
 
     # -- persistence -----------------------------------------------------------------------
