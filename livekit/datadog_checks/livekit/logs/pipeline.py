@@ -39,6 +39,7 @@ LOGGER = logging.getLogger(__name__)
 _ERROR_METRICS = {LLM: 'llm.errors', REALTIME: 'llm.errors', TTS: 'tts.errors', STT: 'stt.errors'}
 # errors take the model of the job's last request of the same family
 _MODEL_FAMILY = {LLM: LLM, REALTIME: LLM, TTS: TTS, STT: STT}
+_RECOVERABLE_TAGS = {True: 'recoverable:true', False: 'recoverable:false'}
 
 
 class _Series:
@@ -262,7 +263,7 @@ class LogPipeline:
             last_model, last_provider = conversation.models.get(_MODEL_FAMILY[event.kind], (None, None))
             if provider is None or provider == last_provider:
                 model, provider = last_model, last_provider
-        recoverable = f'recoverable:{str(event.recoverable).lower()}'
+        recoverable = _RECOVERABLE_TAGS[event.recoverable]
         self._series(agent_name, model, provider, language, recoverable).counts[metric] += 1
 
     def _on_session_closed(self, event, conversation, agent_name, language, companion, timestamp):
