@@ -168,8 +168,9 @@ class EOUKeys(NamedTuple):
 
 def model_request_reader(keys, kind):
     """`read(obj) -> ModelRequest` for one key table (its keys are bound here, not looked up per line)."""
-    input_tokens, output_tokens, cached_tokens, cache_creation_tokens, ttft, tokens_per_second = keys[:6]
-    duration, model, provider, scale = keys[6:]
+    input_tokens, output_tokens, cached_tokens = keys.input_tokens, keys.output_tokens, keys.cached_tokens
+    cache_creation_tokens, ttft, tokens_per_second = keys.cache_creation_tokens, keys.ttft, keys.tokens_per_second
+    duration, model, provider, scale = keys.duration, keys.model, keys.provider, keys.scale
 
     def read(obj):
         output = count(obj, output_tokens)
