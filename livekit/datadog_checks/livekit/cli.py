@@ -63,13 +63,13 @@ def run_check_command(args):
         return report(result, args)
 
     state_path = os.path.join(args.state_dir, STATE_FILE)
+    load_persistent_cache(state_path)
     for index, instance in instances:
         check = LiveKitCheck('livekit', init_config, [instance])
         check.check_id = 'livekit:{}'.format(instance_digest(index, instance))
         for run in range(args.runs):
             if run:
                 time.sleep(args.interval)
-            load_persistent_cache(state_path)
             error = check.run()
             save_persistent_cache(state_path)
             collect_run(check, result)

@@ -66,7 +66,8 @@ class LogsSource:
                 raise ValueError('not an object')
         except ValueError as e:
             self.check.log.warning('Discarding unreadable log state (%s); files are read from their end', e)
-            state = {'tailer': {'discarded': True}}
+            state = {}
+        # A state without offsets is not a first run: the tailer then reads existing files from their end.
         self.tailer.restore(state.get('tailer') or {'discarded': True})
         self.pipeline.restore(state.get('pipeline'))
 
