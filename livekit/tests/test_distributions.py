@@ -5,10 +5,13 @@
 
 import math
 import random
+from collections import Counter
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from datadog_checks.livekit.distributions import Distributions, bucket_bounds, bucket_index
+from datadog_checks.livekit.distributions import Distributions, bucket_bounds, bucket_index, count_into
 
 from .log_helpers import Check, buckets_by_context, datadog_quantile
 
@@ -97,3 +100,31 @@ def test_submission_starts_over(aggregator):
     distributions.submit(check)
     distributions.submit(check)
     assert len(aggregator.histogram_bucket('livekit.llm.ttft')) == 1
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.just(0.0),
+            st.just(0),
+            st.floats(min_value=0, max_value=1e6, allow_nan=False),
+            st.integers(min_value=0, max_value=10**6),
+        )
+    )
+)
+def test_values_bucketed_a_list_at_a_time_land_where_bucket_index_puts_each(values):
+    counts = Counter({7: 1})
+    count_into(counts, values)
+    assert counts == Counter(map(bucket_index, values)) + Counter({7: 1})
+
+
+def test_values_are_bucketed_when_folded_and_memory_is_given_back(aggregator):
+    distributions = Distributions()
+    pending = distributions.values('llm.ttft', ())
+    pending.extend([0.5] * 1000)
+    distributions.fold()
+    assert pending == []
+    distributions.add('llm.ttft', (), 0.5)
+    distributions.submit(Check('livekit', {}, [{}]))
+    ((_, buckets),) = buckets_by_context(aggregator, 'livekit.llm.ttft').items()
+    assert [count for _, _, count in buckets] == [1001]

@@ -14,7 +14,9 @@ remembered so their late lines never reopen them. Open conversations survive res
 """
 
 import heapq
+import itertools
 import re
+from operator import attrgetter
 
 from .logs.fields import epoch_seconds
 
@@ -25,6 +27,7 @@ OTHER = 'other'
 STATE_VERSION = 1
 
 _REASON = re.compile(r'[a-z][a-z0-9_]{0,39}')
+_SEQUENCE = attrgetter('sequence')
 
 
 def close_reason_tag(reason):
@@ -93,20 +96,23 @@ class Conversation:
 
     def llm_ttft(self, ttft):
         """The e2e estimate when this completes a pending turn, else None."""
-        return self._turn_part('pending_ttft', ttft)
-
-    def tts_ttfb(self, ttfb):
-        return self._turn_part('pending_ttfb', ttfb)
-
-    def _turn_part(self, slot, value):
         # only the first LLM and the first TTS line after the EOU line belong to the turn
-        if self.pending_eou is None or getattr(self, slot) is not None:
+        if self.pending_eou is None or self.pending_ttft is not None:
             return None
-        if value is None:
-            # no first token or byte: this turn cannot be estimated
+        if ttft is None:
+            # no first token: this turn cannot be estimated
             self.pending_eou = None
             return None
-        setattr(self, slot, value)
+        self.pending_ttft = ttft
+        return self._complete_turn()
+
+    def tts_ttfb(self, ttfb):
+        if self.pending_eou is None or self.pending_ttfb is not None:
+            return None
+        if ttfb is None:
+            self.pending_eou = None
+            return None
+        self.pending_ttfb = ttfb
         return self._complete_turn()
 
     def _complete_turn(self):
@@ -170,7 +176,8 @@ class Conversations:
         self.ended_jobs = {}
         self.ended = []
         self.started = []
-        self._sequence = 0
+        # touch order, for eviction: the pipeline stamps it too, on its inlined touch
+        self.next_sequence = itertools.count(1).__next__
         # the newest line time seen, and the wall-clock time at which it was first seen
         self.line_clock = None
         self.wall_clock = None
@@ -186,8 +193,7 @@ class Conversations:
                 self._evict()
             conversation = self.open[job_id] = Conversation(job_id, language, epoch_seconds(raw_time))
             self.started.append(conversation)
-        self._sequence += 1
-        conversation.sequence = self._sequence
+        conversation.sequence = self.next_sequence()
         conversation.last_raw = raw_time
         return conversation
 
@@ -267,7 +273,7 @@ class Conversations:
     def _evict(self):
         # evict in small batches so a flood of new job ids costs O(log n) per conversation
         batch = max(1, self.max_open // 100)
-        for conversation in heapq.nsmallest(batch, self.open.values(), key=lambda c: c.sequence):
+        for conversation in heapq.nsmallest(batch, self.open.values(), key=_SEQUENCE):
             self.end(conversation, EVICTED)
 
     def _remember_ended(self, job_id, companion):
@@ -316,8 +322,7 @@ class Conversations:
         opened.sort(key=lambda c: c.last_time if c.last_time is not None else float('-inf'))
         self.open = {}
         for conversation in opened:
-            self._sequence += 1
-            conversation.sequence = self._sequence
+            conversation.sequence = self.next_sequence()
             self.open[conversation.job_id] = conversation
         self.ended_jobs = dict(ended[-self.max_open :])
         self.line_clock, self.wall_clock = clock

@@ -35,6 +35,10 @@ LOGGER_KEY = 'name'
 JOB_ID_KEY = 'jobId'
 OTHER_JOB_ID_KEY = 'jobID'
 AGENT_NAME_KEY = 'agentName'
+# what `parsers.read_line` fetches from every line: message, logger, time, job id, agent name
+HEADER_KEYS = ('msg', LOGGER_KEY, TIME_KEY, JOB_ID_KEY, AGENT_NAME_KEY)
+# pino writes no `msg` for a line logged without one
+MESSAGE_REQUIRED = False
 ERROR_LEVELS = frozenset((50, 60))
 LEVEL_TAGS = {10: 'trace', 20: 'debug', 30: 'info', 40: 'warning', 50: 'error', 60: 'critical'}
 _PROBLEM_LEVELS = frozenset((40, 50, 60))

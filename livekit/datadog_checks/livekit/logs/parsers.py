@@ -70,28 +70,27 @@ def read_line(raw, loads=json.loads):
         return NOT_OBJECT
     get = obj.get
     level = get('level')
-    level_type = type(level)
-    if level_type is str:
-        fmt = python_format
-        message = get('message')
-    elif level_type is int:
-        fmt = node_format
-        message = get('msg', '')
-    else:
+    # the type of the level tells the SDK: Python names its levels, Node numbers them
+    fmt = _FORMATS.get(type(level))
+    if fmt is None:
         return UNKNOWN_SHAPE
+    message_key, logger_key, time_key, job_id_key, agent_name_key = fmt.HEADER_KEYS
+    message = get(message_key)
+    logger = get(logger_key)
+    timestamp = get(time_key)
+    job_id = get(job_id_key)
+    agent_name = get(agent_name_key)
     if type(message) is not str:
-        return UNKNOWN_SHAPE
+        if message is not None or fmt.MESSAGE_REQUIRED:
+            return UNKNOWN_SHAPE
+        message = ''
 
     language = fmt.LANGUAGE
-    logger = get(fmt.LOGGER_KEY)
     if type(logger) is not str:
         logger = None
     is_error = level in fmt.ERROR_LEVELS
-    timestamp = get(fmt.TIME_KEY)
-    job_id = get(fmt.JOB_ID_KEY)
     if job_id is None and fmt.OTHER_JOB_ID_KEY is not None:
         job_id = get(fmt.OTHER_JOB_ID_KEY)
-    agent_name = get(fmt.AGENT_NAME_KEY)
     if (job_id is not None and (type(job_id) is not str or len(job_id) > MAX_TEXT)) or (
         agent_name is not None and type(agent_name) is not str
     ):
@@ -119,6 +118,9 @@ def read_line(raw, loads=json.loads):
         event = None
         rejected = BAD_VALUE
     return (language, level, logger, is_error, timestamp, job_id, agent_name, room, event, companion, service, rejected)
+
+
+_FORMATS = {str: python_format, int: node_format}
 
 
 def _decode_leniently(raw):

@@ -12,7 +12,7 @@ import logging
 from collections import defaultdict
 
 from ..conversations import EVICTED, Conversations, close_reason_tag
-from ..distributions import Distributions, bucket_index
+from ..distributions import Distributions
 from . import node_format, python_format
 from .events import (
     LLM,
@@ -40,29 +40,37 @@ _ERROR_METRICS = {LLM: 'llm.errors', REALTIME: 'llm.errors', TTS: 'tts.errors', 
 # errors take the model of the job's last request of the same family
 _MODEL_FAMILY = {LLM: LLM, REALTIME: LLM, TTS: TTS, STT: STT}
 _RECOVERABLE_TAGS = {True: 'recoverable:true', False: 'recoverable:false'}
+# how a turn's end-to-end latency was obtained
+_MEASURED = 'method:measured'
+_ESTIMATED = 'method:estimated'
 
 
 class _Series:
-    """What one tag set accumulates until the next flush: sums and latency buckets by metric name.
+    """What one tag set accumulates until the next flush: sums and latencies by metric name.
 
     Keyed by name alone, an accumulation costs a fraction of one keyed by (name, tags).
     """
 
-    __slots__ = ('tags', 'counts', 'distributions', 'buckets')
+    __slots__ = ('tags', 'counts', 'latencies')
 
     def __init__(self, tags, distributions):
         self.tags = tags
         self.counts = defaultdict(int)
-        self.distributions = distributions
-        # metric name -> its bucket counts in `distributions`
-        self.buckets = {}
+        # metric name -> the list of its values in `distributions`: `latencies[name].append(value)`
+        # records one latency (a finite value >= 0) without a Python call
+        self.latencies = _Latencies(tags, distributions)
 
-    def add(self, name, value):
-        """Record one latency (a finite value >= 0)."""
-        buckets = self.buckets.get(name)
-        if buckets is None:
-            buckets = self.buckets[name] = self.distributions.buckets(name, self.tags)
-        buckets[bucket_index(value)] += 1
+
+class _Latencies(dict):
+    __slots__ = ('tags', 'distributions')
+
+    def __init__(self, tags, distributions):
+        self.tags = tags
+        self.distributions = distributions
+
+    def __missing__(self, name):
+        values = self[name] = self.distributions.values(name, self.tags)
+        return values
 
 
 class LogPipeline:
@@ -97,7 +105,11 @@ class LogPipeline:
         levels = self._levels
         unparsed = self._unparsed
         conversations = self.conversations
+        open_conversations = conversations.open
+        next_sequence = conversations.next_sequence
         handlers = _HANDLERS
+        # the time of the newest line, for the idle clock: only `flush` reads it
+        last_time = None
         for raw in lines:
             line = read_line(raw)
             if type(line) is str:
@@ -109,12 +121,18 @@ class LogPipeline:
             if error:
                 self._error_loggers[language, logger] += 1
             if timestamp is not None:
-                conversations.last_raw_time = timestamp
+                last_time = timestamp
 
             conversation = None
             taken_over = False
             if job_id is not None:
-                conversation = conversations.touch(job_id, language, timestamp)
+                conversation = open_conversations.get(job_id)
+                if conversation is not None:
+                    # `touch` of an open conversation, inlined: most lines take this path
+                    conversation.sequence = next_sequence()
+                    conversation.last_raw = timestamp
+                else:
+                    conversation = conversations.touch(job_id, language, timestamp)
                 if conversation is None:
                     taken_over = conversations.ended_jobs.get(job_id, False)
                 else:
@@ -140,6 +158,9 @@ class LogPipeline:
                     conversation.room = room
                 agent = conversation.agent_name
             handlers[type(event)](self, event, conversation, agent, language, companion, timestamp)
+        if last_time is not None:
+            conversations.last_raw_time = last_time
+        self._distributions.fold()
 
     def _series(self, agent_name, model, provider, language, extra=None):
         """The accumulator of a tag set: language, agent name, model, provider and an optional extra tag."""
@@ -178,9 +199,9 @@ class LogPipeline:
         if event.cache_creation_tokens:
             counts['llm.tokens.cache_creation'] += event.cache_creation_tokens
         if event.ttft is not None:
-            series.add('llm.ttft', event.ttft)
+            series.latencies['llm.ttft'].append(event.ttft)
         if event.duration is not None:
-            series.add('llm.duration', event.duration)
+            series.latencies['llm.duration'].append(event.duration)
         if conversation is not None:
             conversation.models[LLM] = (event.model, event.provider)
             conversation.llm_retrying = False
@@ -189,7 +210,9 @@ class LogPipeline:
                     conversation.realtime_turns += 1
             elif conversation.pending_eou is not None:
                 # only a user turn waiting for its reply takes part in an estimate
-                self._estimate(conversation, conversation.llm_ttft(event.ttft), language, companion)
+                estimate = conversation.llm_ttft(event.ttft)
+                if estimate is not None:
+                    self._estimate(conversation, estimate, language, companion)
 
     def _on_synthesis(self, event, conversation, agent_name, language, companion, timestamp):
         series = self._series(agent_name, event.model, event.provider, language)
@@ -200,23 +223,24 @@ class LogPipeline:
         if event.characters:
             counts['tts.characters'] += event.characters
         if event.ttfb is not None:
-            series.add('tts.ttfb', event.ttfb)
+            series.latencies['tts.ttfb'].append(event.ttfb)
         if conversation is not None:
             conversation.models[TTS] = (event.model, event.provider)
             if conversation.pending_eou is not None:
-                self._estimate(conversation, conversation.tts_ttfb(event.ttfb), language, companion)
+                estimate = conversation.tts_ttfb(event.ttfb)
+                if estimate is not None:
+                    self._estimate(conversation, estimate, language, companion)
 
     def _estimate(self, conversation, estimate, language, companion):
-        if estimate is None:
-            return
         if companion:
             # the reply's turn record decides: LiveKit's measured latency when it has one (1.3+)
             conversation.companion_estimate = estimate
         else:
-            self._submit_e2e(conversation.agent_name, language, 'estimated', estimate)
+            self._submit_e2e(conversation.agent_name, language, _ESTIMATED, estimate)
 
-    def _submit_e2e(self, agent_name, language, method, value):
-        self._series(agent_name, None, None, language, f'method:{method}').add('turn.e2e_latency', value)
+    def _submit_e2e(self, agent_name, language, method_tag, value):
+        series = self._series(agent_name, None, None, language, method_tag)
+        series.latencies['turn.e2e_latency'].append(value)
 
     def _on_transcription(self, event, conversation, agent_name, language, companion, timestamp):
         counts = self._series(agent_name, event.model, event.provider, language).counts
@@ -229,9 +253,9 @@ class LogPipeline:
     def _on_end_of_utterance(self, event, conversation, agent_name, language, companion, timestamp):
         series = self._series(agent_name, event.model, event.provider, language)
         if event.end_of_utterance_delay is not None:
-            series.add('eou.end_of_utterance_delay', event.end_of_utterance_delay)
+            series.latencies['eou.end_of_utterance_delay'].append(event.end_of_utterance_delay)
         if event.transcription_delay is not None:
-            series.add('eou.transcription_delay', event.transcription_delay)
+            series.latencies['eou.transcription_delay'].append(event.transcription_delay)
         if conversation is not None and event.end_of_utterance_delay is not None:
             conversation.start_turn(event.end_of_utterance_delay)
         if companion:
@@ -280,9 +304,9 @@ class LogPipeline:
             if conversation is not None:
                 conversation.companion_estimate = None
             if event.e2e_latency is not None:
-                self._submit_e2e(agent_name, language, 'measured', event.e2e_latency)
+                self._submit_e2e(agent_name, language, _MEASURED, event.e2e_latency)
             elif estimate is not None:
-                self._submit_e2e(agent_name, language, 'estimated', estimate)
+                self._submit_e2e(agent_name, language, _ESTIMATED, estimate)
 
     def _on_companion_conversation(self, event, conversation, agent_name, language, companion, timestamp):
         if conversation is not None:
@@ -344,9 +368,9 @@ class LogPipeline:
             series.counts['conversations.evicted'] += 1
         if ended.extra_user_turns:
             series.counts['turns.user'] += ended.extra_user_turns
-        series.add('conversation.turns', ended.turns)
+        series.latencies['conversation.turns'].append(ended.turns)
         if ended.duration is not None:
-            series.add('conversation.duration', ended.duration)
+            series.latencies['conversation.duration'].append(ended.duration)
         if ended.turns < self.conversations.min_turns:
             series.counts['conversations.short'] += 1
             yield self.conversations.short_record(ended)

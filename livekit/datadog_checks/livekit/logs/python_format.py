@@ -33,6 +33,9 @@ LOGGER_KEY = 'name'
 JOB_ID_KEY = 'job_id'
 OTHER_JOB_ID_KEY = None
 AGENT_NAME_KEY = 'agent_name'
+# what `parsers.read_line` fetches from every line: message, logger, time, job id, agent name
+HEADER_KEYS = ('message', LOGGER_KEY, TIME_KEY, JOB_ID_KEY, AGENT_NAME_KEY)
+MESSAGE_REQUIRED = True
 ERROR_LEVELS = frozenset(('ERROR', 'CRITICAL'))
 LEVEL_TAGS = {
     'TRACE': 'trace',
@@ -111,23 +114,17 @@ def read_other(obj, message, level):
 
 
 def inline_values(values):
-    """`ttft=0.34, input_tokens=100,  cached_input_tokens=0` -> {'ttft': 0.34, 'input_tokens': 100, ...}."""
-    parsed = {}
-    for pair in values.split(','):
-        key, sep, value = pair.partition('=')
-        if not sep:
-            raise BadValue(values)
-        parsed[key.strip()] = _number(value.strip(), values)
-    return parsed
+    """`ttft=0.34, input_tokens=100,  cached_input_tokens=0` -> {'ttft': 0.34, 'input_tokens': 100.0, ...}.
 
-
-def _number(value, values):
-    """An int when `int()` reads it, else a float; a value with a dot skips `int()` (its exception is slow)."""
+    Every value is read by `float()` (which ignores surrounding blanks): the field readers take a
+    float with an integral value as a count, and every count they accept is exact in a float.
+    """
+    pairs = [pair.partition('=') for pair in values.split(',')]
     try:
-        return float(value) if '.' in value else int(value)
+        return {key.strip(): float(value) for key, sep, value in pairs if sep or _no_value(values)}
     except ValueError:
-        # `1e-05`, `nan`: floats without a dot
-        try:
-            return float(value)
-        except ValueError:
-            raise BadValue(values) from None
+        raise BadValue(values) from None
+
+
+def _no_value(values):
+    raise BadValue(values)
