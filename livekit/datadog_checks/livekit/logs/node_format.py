@@ -42,6 +42,8 @@ MESSAGE_REQUIRED = False
 ERROR_LEVELS = frozenset((50, 60))
 LEVEL_TAGS = {10: 'trace', 20: 'debug', 30: 'info', 40: 'warning', 50: 'error', 60: 'critical'}
 _PROBLEM_LEVELS = frozenset((40, 50, 60))
+# `read_other` finds no event at any other level: it is not called there
+OTHER_LEVELS = _PROBLEM_LEVELS
 
 MS = 0.001
 LLM_KEYS = LLMKeys(

@@ -48,6 +48,8 @@ LEVEL_TAGS = {
 }
 # Levels at which LiveKit writes retry and failure lines.
 _PROBLEM_LEVELS = frozenset(('WARNING', 'ERROR', 'CRITICAL'))
+# `read_other` finds no event at any other level: it is not called there
+OTHER_LEVELS = frozenset(('INFO',)) | _PROBLEM_LEVELS
 
 _MODEL = {'model': 'model_name', 'provider': 'model_provider'}
 LLM_KEYS = LLMKeys(
