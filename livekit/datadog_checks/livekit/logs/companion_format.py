@@ -22,7 +22,7 @@ from .events import (
     synthesis_reader,
     transcription_reader,
 )
-from .fields import BadValue, count, flag, latency, seconds, text
+from .fields import NO_LATENCY, BadValue, count, flag, seconds, text
 
 _MODEL = {'model': 'model', 'provider': 'provider'}
 LLM_KEYS = LLMKeys(
@@ -47,7 +47,7 @@ ERROR_KINDS = frozenset(('llm', 'realtime', 'tts', 'stt', 'interruption'))
 
 def read_turn(obj):
     role = text(obj, 'role')
-    return CompanionTurn(role, latency(obj, 'e2e_latency') if role == 'assistant' else None)
+    return CompanionTurn(role, seconds(obj, 'e2e_latency', 1.0, NO_LATENCY) if role == 'assistant' else None)
 
 
 def read_error(obj):

@@ -13,7 +13,7 @@ Events are slotted dataclasses: one is built for most lines, so they stay cheap.
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from .fields import count, derived_duration, latency, rate, seconds, text
+from .fields import NO_LATENCY, count, derived_duration, rate, seconds, text
 
 LLM = 'llm'
 REALTIME = 'realtime'
@@ -187,7 +187,7 @@ def model_request_reader(keys, kind):
             output,
             count(obj, cached_tokens),
             count(obj, cache_creation_tokens),
-            latency(obj, ttft, scale),
+            seconds(obj, ttft, scale, NO_LATENCY),
             request_duration,
         )
 
@@ -201,7 +201,7 @@ def synthesis_reader(keys):
         return Synthesis(
             text(obj, model),
             text(obj, provider),
-            latency(obj, ttfb, scale),
+            seconds(obj, ttfb, scale, NO_LATENCY),
             seconds(obj, audio_duration, scale),
             count(obj, characters) if characters else None,
         )

@@ -43,10 +43,13 @@ def count(obj, key):
     raise BadValue(key)
 
 
-def seconds(obj, key, scale=1.0):
-    """A duration in seconds (`scale` converts milliseconds); None when not reported."""
+def seconds(obj, key, scale=1.0, not_reported=None):
+    """A duration in seconds (`scale` converts milliseconds); None when not reported.
+
+    `not_reported` is a value that also means "not reported" (see `latency`).
+    """
     value = obj.get(key)
-    if value is None:
+    if value is None or value == not_reported:
         return None
     kind = type(value)
     if kind is float or kind is int:
@@ -57,11 +60,8 @@ def seconds(obj, key, scale=1.0):
     raise BadValue(key)
 
 
-def latency(obj, key, scale=1.0):
-    """Like `seconds`, where LiveKit's -1 ("no first token") reads as not reported."""
-    if obj.get(key) == -1:
-        return None
-    return seconds(obj, key, scale)
+# LiveKit's ttft / ttfb of a request with no first token or byte: `seconds(obj, key, scale, NO_LATENCY)`
+NO_LATENCY = -1
 
 
 def rate(obj, key):
