@@ -43,10 +43,14 @@ def count(obj, key):
     raise BadValue(key)
 
 
-def seconds(obj, key, scale=1.0, not_reported=None):
+# equal to no value, and compared faster than None with a number: the default of `not_reported`
+_NOTHING = float('nan')
+
+
+def seconds(obj, key, scale=1.0, not_reported=_NOTHING):
     """A duration in seconds (`scale` converts milliseconds); None when not reported.
 
-    `not_reported` is a value that also means "not reported" (see `latency`).
+    `not_reported` is a value that also means "not reported" (`NO_LATENCY`).
     """
     value = obj.get(key)
     if value is None or value == not_reported:

@@ -27,7 +27,7 @@ COMPANION_SCHEMA = 1
 
 
 class Line:
-    """What the pipeline needs from one LiveKit log line."""
+    """What the pipeline needs from one LiveKit log line (`logger` only on error lines)."""
 
     __slots__ = FIELDS = (
         'language',
@@ -66,17 +66,18 @@ def read_line(raw, loads=json.loads):
         obj = _decode_leniently(raw)
         if type(obj) is str:
             return obj
-    if type(obj) is not dict:
-        return NOT_OBJECT
     # `obj.get(...)` each time: a bound `get` kept in a variable is slower on Python 3.13
-    level = obj.get('level')
+    try:
+        level = obj.get('level')
+    except AttributeError:
+        # a list, string, number, true, false or null: only an object is a log line
+        return NOT_OBJECT
     # the type of the level tells the SDK: Python names its levels, Node numbers them
     fmt = _FORMATS.get(type(level))
     if fmt is None:
         return UNKNOWN_SHAPE
     message_key, logger_key, time_key, job_id_key, agent_name_key = fmt.HEADER_KEYS
     message = obj.get(message_key)
-    logger = obj.get(logger_key)
     timestamp = obj.get(time_key)
     job_id = obj.get(job_id_key)
     agent_name = obj.get(agent_name_key)
@@ -86,9 +87,13 @@ def read_line(raw, loads=json.loads):
         message = ''
 
     language = fmt.LANGUAGE
-    if type(logger) is not str:
-        logger = None
     is_error = level in fmt.ERROR_LEVELS
+    # only error lines count by logger (`livekit.log.errors`)
+    logger = None
+    if is_error:
+        logger = obj.get(logger_key)
+        if type(logger) is not str:
+            logger = None
     if job_id is None and fmt.OTHER_JOB_ID_KEY is not None:
         job_id = obj.get(fmt.OTHER_JOB_ID_KEY)
     if (job_id is not None and (type(job_id) is not str or len(job_id) > MAX_TEXT)) or (
@@ -125,16 +130,19 @@ _FORMATS = {str: python_format, int: node_format}
 
 
 def _decode_leniently(raw):
-    """The object of a line orjson refused, or the reason it is not JSON.
+    """The object of a line orjson refused, or the reason it is not one.
 
     Python's json writes NaN and Infinity literals, which orjson rejects; such a line is still a
     LiveKit line, and its non-finite values are then rejected field by field.
     """
     if b'NaN' in raw or b'Infinity' in raw:
         try:
-            return stdlib_json.loads(raw)
+            value = stdlib_json.loads(raw)
         except (ValueError, RecursionError):
             pass
+        else:
+            # a JSON string must not come back as if it were a reason
+            return value if type(value) is dict else NOT_OBJECT
     try:
         raw.decode('utf-8')
     except UnicodeDecodeError:

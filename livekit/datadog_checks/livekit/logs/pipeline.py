@@ -123,9 +123,9 @@ class LogPipeline:
             if timestamp is not None:
                 last_time = timestamp
 
-            conversation = None
-            taken_over = False
-            if job_id is not None:
+            if job_id is None:
+                conversation = None
+            else:
                 conversation = open_conversations.get(job_id)
                 if conversation is not None:
                     # `touch` of an open conversation, inlined: most lines take this path
@@ -133,25 +133,25 @@ class LogPipeline:
                     conversation.last_raw = timestamp
                 else:
                     conversation = conversations.touch(job_id, language, timestamp)
-                if conversation is None:
-                    taken_over = conversations.ended_jobs.get(job_id, False)
-                else:
-                    if agent is not None and conversation.agent_name is None:
-                        conversation.agent_name = agent
-                    taken_over = conversation.companion
+                if agent is not None and conversation is not None and conversation.agent_name is None:
+                    conversation.agent_name = agent
 
-            if rejected is not None:
-                unparsed[rejected] += 1
-                continue
             if event is None:
+                # a rejected line has no event
+                if rejected is not None:
+                    unparsed[rejected] += 1
                 continue
             if companion:
                 if conversation is not None:
                     conversation.companion = True
                     if service is not None:
                         conversation.service = service
-            elif taken_over:
-                # the companion reports this job: its stock lines would count it twice
+            elif conversation is not None:
+                if conversation.companion:
+                    # the companion reports this job: its stock lines would count it twice
+                    continue
+            elif job_id is not None and conversations.ended_jobs.get(job_id, False):
+                # likewise after the companion ended it
                 continue
             if conversation is not None:
                 if room is not None and conversation.room is None:
