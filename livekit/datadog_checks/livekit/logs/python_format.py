@@ -99,9 +99,11 @@ def room(obj):
     # job lines carry `room` since 1.6; `received job request` said `room_name` before
     value = obj.get('room')
     if type(value) is str and value:
-        # the common case, without two calls to `text`
         return value[:MAX_TEXT]
-    return text(obj, 'room') or text(obj, 'room_name')
+    if value is None or value == '':
+        return text(obj, 'room_name')
+    # not a string: rejected
+    return text(obj, 'room')
 
 
 def read_other(obj, message, level):
