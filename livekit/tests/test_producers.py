@@ -121,6 +121,9 @@ PYTHON_SAMPLES = {
     # sample: (totals file, job fields its job lines carry)
     'python-1.1.5': ('python-1.1.5.expected.json', ('pid', 'job_id')),
     'python-1.2.18': ('python-1.2.18.expected.json', ('pid', 'job_id')),
+    'python-1.3.12': ('python-1.3.12.expected.json', ('pid', 'job_id', 'room_id')),
+    'python-1.5.17': ('python-1.5.17.expected.json', ('pid', 'job_id', 'room_id')),
+    'python-1.7.1': ('python-1.7.1.expected.json', ('pid', 'job_id', 'room')),
     'python-1.8.9-session': ('python-1.8.9-session.totals.json', JOB_FIELDS),
     'python-1.8.9-session-debug': ('python-1.8.9-session-debug.totals.json', JOB_FIELDS),
 }

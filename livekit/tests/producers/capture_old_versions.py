@@ -10,7 +10,7 @@ release's own worker (`python scripted_agent.py start`), JsonFormatter, job log 
 `tests/fixtures/logs/python-<version>.jsonl` (the worker's stdout) and
 `python-<version>.expected.json` (LiveKit's own totals, see README.md next to this file).
 
-    .venv/bin/python livekit/tests/producers/capture_old_versions.py [--versions 1.1.5 1.2.18]
+    .venv/bin/python livekit/tests/producers/capture_old_versions.py [--versions 1.1.5 1.2.18 ...]
 """
 
 from __future__ import annotations
@@ -26,11 +26,15 @@ from capture_all import generate
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
 
-# release -> exact requirements. 1.2.x imports httpx, which it got through openai 1.x at the time;
-# today's openai no longer depends on it.
+# release -> exact requirements. 1.2.x to 1.5.x import httpx, which they got through openai 1.x/2.x
+# at the time; today's openai (3.x, allowed by their `openai>=…`) no longer depends on it. 1.7 caps
+# openai below 3 and gets httpx through it.
 RELEASES = {
     '1.1.5': ['livekit-agents==1.1.5'],  # the last release with values inside the message text
     '1.2.18': ['livekit-agents==1.2.18', 'httpx==0.28.1'],  # the newest 1.2.x, with model fields
+    '1.3.12': ['livekit-agents==1.3.12', 'httpx==0.28.1'],  # the newest 1.3.x: AgentServer, ChatMessage.metrics
+    '1.5.17': ['livekit-agents==1.5.17', 'httpx==0.28.1'],  # the newest 1.5.x: session.usage
+    '1.7.1': ['livekit-agents==1.7.1'],  # the newest 1.7.x
 }
 GENERATOR_ARGS = ['--conversations', '10', '--time-scale', '0.5', '--concurrency', '10']
 

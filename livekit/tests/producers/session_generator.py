@@ -104,9 +104,13 @@ def python_worker(args: argparse.Namespace, url: str, env: dict[str, str]) -> tu
     """The production start command of the installed livekit-agents release, and its directory."""
     app = str(HERE / 'scripted_agent.py')
     python = args.python
+    # `python -m livekit.agents start` on 1.7.1 and 1.8.9; 1.5.17's `__main__` has only
+    # `download-files`, 1.1.5 to 1.3.12 have none: they start through `cli.run_app` in the app
     has_module_cli = (
         subprocess.run(
-            [python, '-c', "import importlib.util as u, sys; sys.exit(u.find_spec('livekit.agents.__main__') is None)"],
+            [python, '-m', 'livekit.agents', 'start', '--help'],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
             check=False,
         ).returncode
         == 0
@@ -114,6 +118,10 @@ def python_worker(args: argparse.Namespace, url: str, env: dict[str, str]) -> tu
     start = [python, '-m', 'livekit.agents', 'start', app] if has_module_cli else [python, app, 'start']
     env['PYTHONPATH'] = os.pathsep.join(filter(None, [str(HERE), os.getcwd(), env.get('PYTHONPATH')]))
     env.pop('LIVEKIT_LOG_LEVEL', None)
+    # 1.3.x to 1.5.x parse `start --url/--api-key/--api-secret` but never hand them to the
+    # AgentServer (`ws_url is required, or add LIVEKIT_URL in your environment`): they read the
+    # environment only, as most deployments set it. Same values, so other releases are unaffected.
+    env.update(LIVEKIT_URL=url, LIVEKIT_API_KEY=API_KEY, LIVEKIT_API_SECRET=API_SECRET)
     credentials = ['--url', url, '--api-key', API_KEY, '--api-secret', API_SECRET]
     return start + credentials + ['--log-level', args.log_level], HERE
 
