@@ -285,6 +285,13 @@ def test_python_1_1_values_inside_the_message(message, expected):
             {'stt': 'livekit.plugins.deepgram.stt.STT', 'attempt': 1, 'streamed': True},
             ProviderError('stt', True, None, 'deepgram'),
         ),
+        # up to 1.3.x the STT names itself under `tts` (seen on 1.1.5, 1.2.18, 1.3.12)
+        (
+            'failed to recognize speech, retrying in 0.1s',
+            'WARNING',
+            {'tts': 'livekit.plugins.assemblyai.stt.STT', 'attempt': 0, 'streamed': True},
+            ProviderError('stt', True, None, 'assemblyai'),
+        ),
         (
             'OpenAI Realtime API connection failed, retrying in 2.0s',
             'WARNING',
@@ -444,7 +451,8 @@ def test_python_session_closed_and_job_request():
     )
     assert request.event == JobRequest()
     assert (request.job_id, request.room, request.agent_name) == ('AJ_x', 'call-1', 'support-agent')
-    # before 1.6 job lines had no room, and the job request named it `room_name` (verified 1.1.5, 1.2.18)
+    # before 1.6 job lines had no room; the job request named it `room_name` on 1.1.5 and 1.2.18, `room`
+    # from 1.3 on (verified on 1.3.12 and 1.5.17)
     older = parsed(
         b'{"message": "received job request", "level": "INFO", "name": "livekit.agents", '
         b'"job_id": "AJ_SU8S896NxfEj", "dispatch_id": "AD_uFWXEwwisq9D", "room_name": "call-0335da54", '

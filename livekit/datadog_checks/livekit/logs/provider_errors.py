@@ -31,12 +31,15 @@ class ErrorLine(NamedTuple):
     recoverable: bool
     # the field holding the failing instance's label; None when the message starts with it
     label_key: str = None
+    # read when `label_key` is absent
+    other_label_key: str = None
 
 
 PYTHON_ERROR_LINES = (
     # 1.1.6+: `failed to generate LLM completion: {error}, retrying in 2.0s`; before: no `: {error}`
     ErrorLine('failed to generate LLM completion', ', retrying in ', LLM, True, 'llm'),
-    ErrorLine('failed to recognize speech', ', retrying in ', STT, True, 'stt'),
+    # up to 1.3.x the STT retry line names the STT under `tts`
+    ErrorLine('failed to recognize speech', ', retrying in ', STT, True, 'stt', 'tts'),
     ErrorLine('failed to synthesize speech', ', retrying in ', TTS, True, 'tts'),
     # realtime sessions: `OpenAI Realtime API connection failed, retrying in 2.0s`
     ErrorLine('', ' connection failed, retrying in ', REALTIME, True),
@@ -83,6 +86,8 @@ def match_error_line(patterns, obj, message):
                 label = first_line.partition(' ')[0] if not pattern.prefix else None
             else:
                 label = text(obj, pattern.label_key)
+                if label is None and pattern.other_label_key is not None:
+                    label = text(obj, pattern.other_label_key)
             return ProviderError(kind, pattern.recoverable, None, provider_from_label(label))
     return None
 

@@ -6,7 +6,9 @@
 Three shapes of `log_metrics` output exist: values inside the message text (1.0 - 1.1.5, e.g.
 `LLM metrics: ttft=0.34, input_tokens=100,  cached_input_tokens=0, ...`), a fixed message plus
 extra fields (1.1.6+), and the same with `model_name` / `model_provider` (1.2.12+) and more token
-fields later. Job lines forwarded by the worker carry `job_id`, `room`, `room_id`, `agent_name`.
+fields later. Job lines forwarded by the worker carry `job_id` and, depending on the release,
+`room_id` (1.3 - 1.5), `room` (1.6+), `agent_name` (1.8); `received job request` names the room
+and the agent name on every release (verified on 1.1.5, 1.2.18, 1.3.12, 1.5.17, 1.7.1, 1.8.9).
 An exception logged in a job process has its traceback after a newline in `message`.
 """
 
