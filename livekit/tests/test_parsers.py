@@ -25,6 +25,8 @@ from datadog_checks.livekit.logs.events import (
 from datadog_checks.livekit.logs.parsers import Line, parse_line
 from datadog_checks.livekit.logs.provider_errors import provider_from_label
 
+from .log_helpers import FIXTURES
+
 JOB = {
     'pid': 20382,
     'job_id': 'AJ_49b9c7b9bb69',
@@ -797,3 +799,59 @@ def test_inline_values_that_do_not_parse_are_bad_values():
         'EOU metrics: end_of_utterance_delay=nan, transcription_delay=0.1',
     ):
         assert parsed(python_line(message)).rejected == 'bad_value'
+
+
+# -- older @livekit/agents releases, from the releases themselves ---------------------------------
+
+OLDER_NODE_LOGMETRICS = sorted(FIXTURES.glob('node-*-logmetrics.jsonl'))
+
+
+def test_older_node_releases_are_captured():
+    assert {path.name.split('-')[1] for path in OLDER_NODE_LOGMETRICS} >= {'1.0.51', '1.2.8', '1.4.11'}
+
+
+@pytest.mark.parametrize('path', OLDER_NODE_LOGMETRICS, ids=lambda path: path.name)
+def test_older_node_releases_logmetrics_lines_read_as_on_1_9(path):
+    """Each line of a release's own `logMetrics` gives the values it carries, in seconds."""
+    seen = set()
+    for raw in path.read_bytes().splitlines():
+        record = json.loads(raw)
+        event = parsed(raw).event
+        message = record['msg']
+        seen.add(message)
+        if message == 'LLM metrics' and record['ttftMs'] == -1:
+            assert event == NoResponse('llm')
+        elif message in ('LLM metrics', 'RealtimeModel metrics'):
+            realtime = message == 'RealtimeModel metrics'
+            keys = ('input_tokens', 'output_tokens', 'cached_input_tokens') if realtime else (
+                'inputTokens', 'outputTokens', 'promptCachedTokens'
+            )
+            assert (event.input_tokens, event.output_tokens, event.cached_tokens) == tuple(record[k] for k in keys)
+            assert event.ttft == pytest.approx(record['ttftMs'] / 1000)
+            rate = record['tokens_per_second' if realtime else 'tokensPerSecond']
+            assert event.duration == pytest.approx(record['output_tokens' if realtime else 'outputTokens'] / rate)
+        elif message == 'TTS metrics':
+            assert (event.ttfb, event.audio_duration) == pytest.approx(
+                (record['ttfbMs'] / 1000, record['audioDurationMs'] / 1000)
+            )
+        elif message == 'STT metrics':
+            assert event.audio_duration == pytest.approx(record['audioDurationMs'] / 1000)
+        elif message == 'EOU metrics':
+            assert (event.end_of_utterance_delay, event.transcription_delay) == pytest.approx(
+                (record['endOfUtteranceDelayMs'] / 1000, record['transcriptionDelayMs'] / 1000)
+            )
+        elif message == 'Interruption metrics':
+            assert event == Interruptions(record['numInterruptions'])
+        else:
+            assert event is None, message
+    assert seen >= {'LLM metrics', 'TTS metrics', 'STT metrics', 'EOU metrics', 'RealtimeModel metrics'}
+
+
+def test_older_node_stt_fallback_switches_are_provider_errors():
+    # 1.3 - 1.8 start the line with the failing STT's label; 1.9.0 says `STT failed, switching to next provider`
+    lines = (FIXTURES / 'node-stt-fallback-1.4.11-1.8.1.jsonl').read_bytes().splitlines()
+    events = [parsed(raw).event for raw in lines]
+    switches = [e for raw, e in zip(lines, events) if b'switching to next STT' in raw]
+    assert switches == [ProviderError('stt', True, None, 'deepgram')] * 6
+    # the adapter's background check of a failed STT is not a call of the conversation
+    assert [e for raw, e in zip(lines, events) if b'recovery failed' in raw] == [None, None, None]

@@ -65,6 +65,8 @@ NODE_ERROR_LINES = (
     ErrorLine('timed out, switching to next LLM', '', LLM, True, 'llm'),
     ErrorLine('unexpected error, switching to next LLM', '', LLM, True, 'llm'),
     ErrorLine('STT failed, switching to next provider', '', STT, True, 'stt'),
+    # 1.3 - 1.8: `deepgram.STT failed, switching to next STT` (or `unexpected error, switching ...`)
+    ErrorLine('', ', switching to next STT', STT, True),
     ErrorLine('TTS failed, switching to next instance', '', TTS, True, 'tts'),
     # the LLM node rethrows the final failure after logging it
     ErrorLine('error in llm node', '', LLM, False),
