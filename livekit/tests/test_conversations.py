@@ -456,3 +456,24 @@ def test_node_request_without_response_after_retries_is_its_final_failure(run, a
     ).flush()  # fmt: skip
     assert totals_by_tag(aggregator, 'livekit.llm.errors', 'recoverable') == {'true': 3, 'false': 1}
     assert metric_total(aggregator, 'livekit.llm.requests') == 1
+
+
+def test_a_node_job_request_announces_the_job_and_names_its_conversation():
+    from datadog_checks.livekit.conversations import Conversations
+
+    conversations = Conversations(min_turns=3, idle_timeout=600.0, max_open=2)
+    conversations.announce('AJ_1', 'support-agent')
+    # announced, not started: a job whose own lines never name it leaves no conversation behind
+    assert conversations.open == {} and conversations.take_started() == []
+    assert conversations.touch('AJ_1', 'node', 1795545368220).agent_name == 'support-agent'
+    assert conversations.announced == {}
+    # announced after its first line: named all the same
+    conversations.touch('AJ_2', 'node', 1795545368220)
+    conversations.announce('AJ_2', 'other-agent')
+    assert conversations.open['AJ_2'].agent_name == 'other-agent'
+    # an ended job is not announced again; announcements are bounded by max_open
+    conversations.end(conversations.open['AJ_1'], 'user_initiated')
+    conversations.announce('AJ_1', 'support-agent')
+    for n in range(5):
+        conversations.announce(f'AJ_x{n}', 'a')
+    assert list(conversations.announced) == ['AJ_x3', 'AJ_x4']

@@ -554,7 +554,8 @@ def test_node_session_lines_and_levels():
     request = parsed(
         node_line('received job request', jobId='AJ_n', room_id='RM_1', resuming=False, agentName='my-agent')
     )
-    assert (request.event, request.agent_name) == (JobRequest(), 'my-agent')
+    # the worker announces the job: its conversation starts at the job's own lines (another process)
+    assert (request.event, request.agent_name, request.job_id) == (JobRequest('AJ_n', 'my-agent'), 'my-agent', None)
     for level in (10, 20, 30, 40, 50, 60):
         line = parsed(node_line('anything', level=level))
         assert (line.level, line.is_error, line.logger) == (level, level >= 50, None)

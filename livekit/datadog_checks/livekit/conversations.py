@@ -174,6 +174,9 @@ class Conversations:
         self.open = {}
         # job id -> taken over by the companion; remembered so a late line never reopens a job
         self.ended_jobs = {}
+        # job id -> agent name, of jobs a worker announced whose conversation has not started (Node);
+        # not kept across restarts: a job that starts right after one only lacks its agent name
+        self.announced = {}
         self.ended = []
         self.started = []
         # touch order, for eviction: the pipeline stamps it too, on its inlined touch
@@ -192,10 +195,23 @@ class Conversations:
             if len(self.open) >= self.max_open:
                 self._evict()
             conversation = self.open[job_id] = Conversation(job_id, language, epoch_seconds(raw_time))
+            conversation.agent_name = self.announced.pop(job_id, None)
             self.started.append(conversation)
         conversation.sequence = self.next_sequence()
         conversation.last_raw = raw_time
         return conversation
+
+    def announce(self, job_id, agent_name):
+        """A job the worker received: its conversation takes the agent name when it starts."""
+        conversation = self.open.get(job_id)
+        if conversation is not None:
+            if conversation.agent_name is None:
+                conversation.agent_name = agent_name
+        elif job_id not in self.ended_jobs:
+            self.announced[job_id] = agent_name
+            if len(self.announced) > self.max_open:
+                # jobs whose lines never name them (Node before 1.9) must not pile up
+                del self.announced[next(iter(self.announced))]
 
     def end(self, conversation, close_reason, raw_time=None, turns=None, duration=None):
         """End an open conversation now (at the line time `raw_time` when given)."""

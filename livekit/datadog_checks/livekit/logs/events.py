@@ -103,7 +103,14 @@ class SessionClosed:
 
 @dataclass(slots=True)
 class JobRequest:
-    """The worker's `received job request`: the job's room and agent name."""
+    """The worker's `received job request`: the job's room and agent name.
+
+    Node job lines come from another process than the worker's: there the request only announces
+    the job (`job_id`, `agent_name`), and the job's conversation starts at its first own line.
+    """
+
+    job_id: str = None
+    agent_name: str = None
 
 
 @dataclass(slots=True)

@@ -75,7 +75,10 @@ MESSAGES = {
     'EOU metrics': (end_of_utterance_reader(EOU_KEYS), False),
     'Interruption metrics': (lambda obj: Interruptions(count(obj, 'numInterruptions')), False),
     'AgentSession closed': (lambda obj: SessionClosed(text(obj, 'reason')), False),
-    'received job request': (lambda obj: JobRequest(), False),
+    'received job request': (
+        lambda obj: JobRequest(text(obj, JOB_ID_KEY) or text(obj, OTHER_JOB_ID_KEY), text(obj, AGENT_NAME_KEY)),
+        False,
+    ),
 }
 
 

@@ -13,6 +13,7 @@ import json as stdlib_json
 from datadog_checks.base.utils.serialization import json
 
 from . import node_format, python_format
+from .events import JobRequest
 from .fields import MAX_TEXT, BadValue, text
 
 # `livekit.log.unparsed` reasons
@@ -120,6 +121,9 @@ def read_line(raw, loads=json.loads):
                 rejected = UNKNOWN_SCHEMA
         if event is not None:
             room = fmt.room(obj)
+            if event.__class__ is JobRequest and event.job_id is not None:
+                # the worker announces a job: not a line of the job itself
+                job_id = None
     except BadValue:
         event = None
         rejected = BAD_VALUE

@@ -320,6 +320,10 @@ class LogPipeline:
                 duration=event.duration,
             )
 
+    def _on_job_request(self, event, conversation, agent_name, language, companion, timestamp):
+        if event.job_id is not None:
+            self.conversations.announce(event.job_id, event.agent_name)
+
     def _ignore(self, event, conversation, agent_name, language, companion, timestamp):
         pass
 
@@ -400,7 +404,7 @@ _HANDLERS = {
     Interruptions: LogPipeline._on_interruptions,
     ProviderError: LogPipeline._on_provider_error,
     SessionClosed: LogPipeline._on_session_closed,
-    JobRequest: LogPipeline._ignore,
+    JobRequest: LogPipeline._on_job_request,
     CompanionStart: LogPipeline._ignore,
     CompanionTurn: LogPipeline._on_companion_turn,
     CompanionConversation: LogPipeline._on_companion_conversation,
