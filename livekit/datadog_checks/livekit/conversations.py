@@ -61,7 +61,7 @@ class Conversation:
         'pending_ttfb',
         # a companion job's estimate, kept for the reply's turn record when LiveKit measured none (< 1.3)
         'companion_estimate',
-        # model and provider of the last request of each kind, for the job's error lines
+        # the last request of each kind (its model and provider), for the job's error lines
         'models',
         # an LLM request of the job is being retried (Node's final failure shows no line of its own)
         'llm_retrying',
@@ -235,7 +235,10 @@ class Conversations:
         """End the conversations idle for `idle_timeout` on the line clock (see module doc)."""
         newest = epoch_seconds(self.last_raw_time) if self.last_raw_time is not None else None
         for conversation in self.open.values():
-            if self._settle_time(conversation) is not None and (newest is None or conversation.last_time > newest):
+            # only a conversation with a line since the last settling has a time to parse
+            if conversation.last_raw is not None:
+                self._settle_time(conversation)
+            if conversation.last_time is not None and (newest is None or conversation.last_time > newest):
                 newest = conversation.last_time
         if newest is not None and (self.line_clock is None or newest > self.line_clock):
             self.line_clock = newest

@@ -203,7 +203,7 @@ class LogPipeline:
         if event.duration is not None:
             series.latencies['llm.duration'].append(event.duration)
         if conversation is not None:
-            conversation.models[LLM] = (event.model, event.provider)
+            conversation.models[LLM] = event
             conversation.llm_retrying = False
             if event.kind == REALTIME:
                 if not companion:
@@ -225,7 +225,7 @@ class LogPipeline:
         if event.ttfb is not None:
             series.latencies['tts.ttfb'].append(event.ttfb)
         if conversation is not None:
-            conversation.models[TTS] = (event.model, event.provider)
+            conversation.models[TTS] = event
             if conversation.pending_eou is not None:
                 estimate = conversation.tts_ttfb(event.ttfb)
                 if estimate is not None:
@@ -248,7 +248,7 @@ class LogPipeline:
         if event.audio_duration:
             counts['stt.audio_duration'] += event.audio_duration
         if conversation is not None:
-            conversation.models[STT] = (event.model, event.provider)
+            conversation.models[STT] = event
 
     def _on_end_of_utterance(self, event, conversation, agent_name, language, companion, timestamp):
         series = self._series(agent_name, event.model, event.provider, language)
@@ -284,9 +284,9 @@ class LogPipeline:
             conversation.llm_retrying = event.recoverable
         model, provider = event.model, event.provider
         if model is None and conversation is not None:
-            last_model, last_provider = conversation.models.get(_MODEL_FAMILY[event.kind], (None, None))
-            if provider is None or provider == last_provider:
-                model, provider = last_model, last_provider
+            last = conversation.models.get(_MODEL_FAMILY[event.kind])
+            if last is not None and (provider is None or provider == last.provider):
+                model, provider = last.model, last.provider
         recoverable = _RECOVERABLE_TAGS[event.recoverable]
         self._series(agent_name, model, provider, language, recoverable).counts[metric] += 1
 
