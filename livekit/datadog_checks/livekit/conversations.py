@@ -96,24 +96,27 @@ class Conversation:
 
     def llm_ttft(self, ttft):
         """The e2e estimate when this completes a pending turn, else None."""
-        # only the first LLM and the first TTS line after the EOU line belong to the turn
-        if self.pending_eou is None or self.pending_ttft is not None:
-            return None
-        if ttft is None:
-            # no first token: this turn cannot be estimated
-            self.pending_eou = None
+        if not self._takes_part(self.pending_ttft, ttft):
             return None
         self.pending_ttft = ttft
         return self._complete_turn()
 
     def tts_ttfb(self, ttfb):
-        if self.pending_eou is None or self.pending_ttfb is not None:
-            return None
-        if ttfb is None:
-            self.pending_eou = None
+        if not self._takes_part(self.pending_ttfb, ttfb):
             return None
         self.pending_ttfb = ttfb
         return self._complete_turn()
+
+    def _takes_part(self, taken, value):
+        """Whether `value` is the pending turn's part whose slot holds `taken`."""
+        # only the first LLM and the first TTS line after the EOU line belong to the turn
+        if self.pending_eou is None or taken is not None:
+            return False
+        if value is None:
+            # no first token or byte: this turn cannot be estimated
+            self.pending_eou = None
+            return False
+        return True
 
     def _complete_turn(self):
         if self.pending_ttft is None or self.pending_ttfb is None:

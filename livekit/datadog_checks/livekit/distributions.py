@@ -1,3 +1,6 @@
+# (C) Datadog, Inc. 2026-present
+# All rights reserved
+# Licensed under a 3-clause BSD style license (see LICENSE)
 """Latencies as distributions: fixed log-spaced buckets submitted with `submit_histogram_bucket`.
 
 Every positive value falls in the bucket [10**(i/60), 10**((i+1)/60)), which is 3.9 % wide, so a

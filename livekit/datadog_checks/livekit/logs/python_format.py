@@ -126,11 +126,9 @@ def inline_values(values):
     float with an integral value as a count, and every count they accept is exact in a float.
     """
     pairs = [pair.partition('=') for pair in values.split(',')]
+    if not all(sep for _, sep, _ in pairs):
+        raise BadValue(values)
     try:
-        return {key.strip(): float(value) for key, sep, value in pairs if sep or _no_value(values)}
+        return {key.strip(): float(value) for key, _, value in pairs}
     except ValueError:
         raise BadValue(values) from None
-
-
-def _no_value(values):
-    raise BadValue(values)
