@@ -57,11 +57,13 @@ class LiveKitTotals:
     a second subscription would log a second deprecation warning, which a real app does not.
     """
 
-    def __init__(self, session: AgentSession, job: dict[str, Any], plan: dict[str, Any]) -> None:
+    def __init__(
+        self, session: AgentSession, job: dict[str, Any], plan: dict[str, Any], *, started_at: float
+    ) -> None:
         self._session = session
         self._job = job
         self._plan = plan
-        self._started_at = time.time()
+        self._started_at = started_at
         self._metrics: list[dict[str, Any]] = []
         self._errors: list[dict[str, Any]] = []
         self._close: dict[str, Any] | None = None
