@@ -24,6 +24,7 @@ import json
 import logging
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -101,7 +102,7 @@ async def run_conversation(name: str, *, index: int, service: str = "support-bot
     _job.set(job)
     session = scripted_session(plan, TIME_SCALE)
     datadog.instrument(session, service=service, include_text=scenario.get("include_text", False))
-    totals = LiveKitTotals(session, job, plan)
+    totals = LiveKitTotals(session, job, plan, started_at=time.time())
     # LiveKit's complete per-request metrics. Subscribed through the base emitter, so that this
     # test listener adds no deprecation warning of its own (1.8+).
     rtc.EventEmitter.on(session, "metrics_collected", totals.on_metrics_collected)
