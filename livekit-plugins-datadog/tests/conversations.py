@@ -56,6 +56,8 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     "outage": {"plan": 3},  # LLM down: the session closes with reason `error`
     "tts_down": {"plan": 7},  # TTS retries run out
     "silent": {"plan": 8},  # the caller never speaks
+    "llm_fallback": {"plan": 10},  # llm.FallbackAdapter: the primary fails, the backup answers
+    "tts_fallback": {"plan": 11},  # tts.FallbackAdapter: the primary fails a sentence, the backup speaks it
 }
 
 

@@ -21,7 +21,7 @@ from livekit.agents import __version__ as SDK_VERSION
 HAS_MESSAGE_METRICS = "metrics" in llm.ChatMessage.model_fields  # livekit-agents 1.3+
 HAS_SESSION_USAGE = hasattr(AgentSession, "usage")  # 1.5+
 
-SCENARIOS = ["basic", "rate_limited", "text", "outage", "tts_down", "silent"]
+SCENARIOS = ["basic", "rate_limited", "text", "outage", "tts_down", "silent", "llm_fallback", "tts_fallback"]
 ERROR_KINDS = {"llm_error": "llm", "stt_error": "stt", "tts_error": "tts"}
 USER_DELAYS = {"transcription_delay", "end_of_turn_delay", "on_user_turn_completed_delay"}
 AGENT_LATENCIES = {"e2e_latency", "llm_node_ttft", "tts_node_ttfb", "playback_latency"}
@@ -145,7 +145,8 @@ def test_conversation_record_per_close_event(traced_run: Run, scenario: str) -> 
     roles = [m["role"] for m in _messages(conversation)]
     assert (record["user_turns"], record["agent_turns"]) == (roles.count("user"), roles.count("assistant"))
     assert record["close_reason"] == livekit["close"]["reason"]
-    assert record["errors"] == dict(Counter(ERROR_KINDS[e["error"]["type"]] for e in livekit["error_events"]))
+    failed = [e["error"]["type"] for e in livekit["error_events"]] + [f["type"] for f in livekit["fallback_instance_errors"]]
+    assert record["errors"] == dict(Counter(ERROR_KINDS[kind] for kind in failed))
     if HAS_SESSION_USAGE:
         assert [_set_fields(u) for u in record["usage"]] == [_set_fields(u) for u in livekit["model_usage"]]
     else:
@@ -186,8 +187,24 @@ def test_error_record_per_livekit_error_event(traced_run: Run, scenario: str) ->
         for e in events
     ]
     assert {r["error_type"] for r in records} <= {"APIStatusError", "APIConnectionError"}
+    assert not conversation["livekit"]["fallback_instance_errors"]
     dumped = json.dumps(records)  # the exception's message never reaches a record
     assert "Rate limit" not in dumped and "Connection error" not in dumped and "Unavailable" not in dumped
+
+
+@pytest.mark.parametrize("scenario", ["llm_fallback", "tts_fallback"])
+def test_error_record_per_failed_fallback_instance(traced_run: Run, scenario: str) -> None:
+    """The instances behind a FallbackAdapter report their failures to themselves only, never to
+    the session: each one is a recoverable error of the instance that failed."""
+    conversation = traced_run.conversation(scenario)
+    failures = conversation["livekit"]["fallback_instance_errors"]
+    records = traced_run.records(conversation["job_id"], "error")
+    assert failures and not conversation["livekit"]["error_events"]
+    assert [(r["error_kind"], r["recoverable"], r["label"], r["model"], r["provider"]) for r in records] == [
+        (ERROR_KINDS[f["type"]], True, f["label"], f["model"], f["provider"]) for f in failures
+    ]
+    (record,) = traced_run.records(conversation["job_id"], "conversation")
+    assert record["errors"] == dict(Counter(ERROR_KINDS[f["type"]] for f in failures))
 
 
 def test_handoff_follows_the_new_agents_llm(traced_run: Run) -> None:
@@ -219,11 +236,12 @@ def test_every_record_has_the_schema_envelope(traced_run: Run) -> None:
 
 
 def test_records_survive_production_log_levels(traced_run: Run) -> None:
-    """Under LiveKit's setup_logging, `livekit.*` INFO lines are dropped, ours are kept."""
+    """Under LiveKit's setup_logging (INFO, `livekit` forced to WARNING, `livekit.agents` at the
+    app's level) our INFO records are kept, next to LiveKit's own lines, and nothing below INFO."""
     levels = {(line["name"], line["level"]) for line in traced_run.lines}
-    assert ("livekit.agents", "INFO") not in levels
     assert ("livekit.agents", "WARNING") in levels  # the same log does carry LiveKit's warnings
     assert (COMPANION_LOGGER, "INFO") in levels
+    assert {level for _, level in levels} <= {"INFO", "WARNING", "ERROR"}
 
 
 def test_no_deprecation_warning_and_no_internal_failure(traced_run: Run) -> None:

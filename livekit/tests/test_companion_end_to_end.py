@@ -30,7 +30,7 @@ from .log_helpers import (
 # livekit-agents 1.2.18 with the companion, from livekit-plugins-datadog/tests/make_venv_1_2.sh
 PYTHON_1_2 = Path(__file__).resolve().parents[2] / '.venv-lk12' / 'bin' / 'python'
 
-CONVERSATIONS = 10  # one of each generator scenario
+CONVERSATIONS = 12  # one of each generator scenario
 STOCK_ONLY = (6, 8, 9)  # stt_reconnect, silent_caller, llm_server_errors: no companion
 HOOK = f'''
 from livekit.plugins import datadog
@@ -194,6 +194,9 @@ def _assert_companion_jobs_match(sessions, aggregator, datadog_agent, measured_l
         for event in job['error_events']:
             kind = event['error']['type'].split('_')[0]
             errors[f'{kind}.errors.{str(event["error"]["recoverable"]).lower()}'] += 1
+        for failure in job['fallback_instance_errors']:
+            # an instance behind a FallbackAdapter failed: the adapter went on with the next one
+            errors[f'{failure["type"].split("_")[0]}.errors.true'] += 1
     assert errors['llm.errors.false'] > 0 and errors['tts.errors.true'] > 0  # the scenarios fail for real
     for name in ('llm.errors.true', 'llm.errors.false', 'tts.errors.true', 'tts.errors.false'):
         assert counts[name] == errors[name], name

@@ -325,6 +325,31 @@ def test_python_1_1_values_inside_the_message(message, expected):
             {},
             ProviderError('stt', True, None, 'deepgram'),
         ),
+        # the adapter's background probe of an instance it took out (1.7+ wording, then 1.1 - 1.6)
+        (
+            "livekit.plugins.groq.llm.LLM recovery failed: message='Service Unavailable', status_code=503",
+            'WARNING',
+            {},
+            ProviderError('llm', True, None, 'groq'),
+        ),
+        (
+            'livekit.plugins.cartesia.tts.TTS recovery failed\nTraceback (most recent call last): ...',
+            'WARNING',
+            {'streamed': False},
+            ProviderError('tts', True, None, 'cartesia'),
+        ),
+        (
+            'livekit.plugins.deepgram.stt.STT recovery timed out',
+            'WARNING',
+            {'streamed': False},
+            ProviderError('stt', True, None, 'deepgram'),
+        ),
+        (
+            'livekit.agents.inference.llm.LLM recovery unexpected error\nTraceback (most recent call last): ...',
+            'ERROR',
+            {},
+            ProviderError('llm', True, None, 'livekit'),
+        ),
         # final failures, logged by the pipeline task with the traceback inside the message
         (
             'Error in _llm_inference_task\nTraceback (most recent call last):\n  File "...", line 1\n'
@@ -407,6 +432,9 @@ def test_python_provider_error_lines(message, level, extra, expected):
         ('Error in _pipeline_reply_task\nTraceback ...', 'ERROR'),
         # a task of that name whose traceback shows no model node
         ('Error in _inference_task\nTraceback ...\nRuntimeError: boom', 'ERROR'),
+        # a recovery probe line whose label does not say LLM, TTS or STT (not a LiveKit instance)
+        ('db.Pool recovery failed: timeout', 'WARNING'),
+        ('database recovery timed out', 'WARNING'),
     ],
 )
 def test_lines_that_are_not_provider_errors(message, level):
@@ -592,6 +620,9 @@ def test_node_session_lines_and_levels():
         ),
         ('failed, switching to next LLM', 40, {'llm': 'openai.LLM'}, ProviderError('llm', True, None, 'openai')),
         ('timed out, switching to next LLM', 40, {'llm': 'google.LLM'}, ProviderError('llm', True, None, 'google')),
+        ('recovery failed', 40, {'llm': 'openai.LLM'}, ProviderError('llm', True, None, 'openai')),
+        ('recovery timed out', 40, {'llm': 'groq.LLM'}, ProviderError('llm', True, None, 'groq')),
+        ('recovery unexpected error', 50, {'llm': 'openai.LLM'}, ProviderError('llm', True, None, 'openai')),
         (
             'STT failed, switching to next provider',
             40,

@@ -128,6 +128,22 @@ def test_provider_errors_match_livekit_error_events(request, run, aggregator, da
         assert submitted.get('true', 0) == counts['recoverable'], kind
         assert submitted.get('false', 0) == counts['unrecoverable'], kind
 
+    # and each failed attempt is charged to the provider that failed: for a FallbackAdapter, the
+    # instance that failed, not the one that answered instead
+    switched = [e for job in totals['jobs'].values() for e in job['fallback_instance_errors']]
+    assert {e['type'] for e in switched} == {'llm_error', 'tts_error'}, 'the run puts both behind a FallbackAdapter'
+    expected_providers = Counter(
+        (e['error']['type'].split('_')[0], e['source']['provider'])
+        for job in totals['jobs'].values()
+        for e in job['error_events']
+    )
+    expected_providers.update((e['type'].split('_')[0], e['provider']) for e in switched)
+    submitted_providers = Counter()
+    for kind in ('llm', 'tts', 'stt'):
+        for provider, value in totals_by_tag(aggregator, f'livekit.{kind}.errors', 'provider').items():
+            submitted_providers[kind, provider] += value
+    assert submitted_providers == expected_providers
+
 
 @pytest.mark.parametrize('run', ['info_run', 'debug_run'])
 def test_user_turns_per_conversation_match_livekit(request, run, aggregator, datadog_agent):

@@ -50,6 +50,16 @@ class LoggedMetricsCapture(logging.Filter):
         return True
 
 
+def fallback_instances(session: AgentSession) -> list[Any]:
+    """The LLM and TTS instances behind the session's FallbackAdapters (their errors never reach
+    the session: the adapter answers with the next instance)."""
+    instances = []
+    for kind in ('llm', 'tts', 'stt'):
+        model = getattr(session, kind, None)
+        instances += getattr(model, f'_{kind}_instances', None) or []
+    return instances
+
+
 class LiveKitTotals:
     """Subscribes to one session and writes `<jobs_dir>/<job_id>.json` when the job ends.
 
@@ -71,9 +81,12 @@ class LiveKitTotals:
         self._usage_updates = 0
         self._logged = LoggedMetricsCapture()
         logging.getLogger('livekit.agents').addFilter(self._logged)
+        self._instance_errors: list[dict[str, Any]] = []
         session.on('error', self._on_error)
         session.on('close', self._on_close)
         session.on('session_usage_updated', self._on_usage_updated)
+        for instance in fallback_instances(session):
+            instance.on('error', lambda error, instance=instance: self._on_instance_error(instance, error))
 
     def on_metrics_collected(self, ev: MetricsCollectedEvent) -> None:
         self._metrics.append(ev.metrics.model_dump(mode='json'))
@@ -89,6 +102,19 @@ class LiveKitTotals:
                     'provider': getattr(ev.source, 'provider', None),
                 },
                 'created_at': ev.created_at,
+            }
+        )
+
+    def _on_instance_error(self, instance: Any, error: Any) -> None:
+        # a failed attempt of one instance behind a FallbackAdapter: the adapter goes on with the
+        # next instance (or gives up, and then the session gets an error event of its own)
+        self._instance_errors.append(
+            {
+                'type': error.type,
+                'recoverable': error.recoverable,
+                'label': error.label,
+                'model': instance.model,
+                'provider': instance.provider,
             }
         )
 
@@ -112,6 +138,7 @@ class LiveKitTotals:
             'metrics_events': self._metrics,
             'logged_metrics': self._logged.records,
             'error_events': self._errors,
+            'fallback_instance_errors': self._instance_errors,
             'session_usage_updated_events': self._usage_updates,
             'model_usage': model_usage(self._session),
             'messages': [

@@ -200,6 +200,8 @@ SCENARIOS = [
     'tts_down',
     'silent_caller',
     'llm_server_errors',
+    'llm_fallback',
+    'tts_fallback',
 ]
 TURNS = {
     'normal': (3, 6),
@@ -212,8 +214,11 @@ TURNS = {
     'tts_down': (3, 4),
     'silent_caller': (0, 0),
     'llm_server_errors': (4, 7),
+    'llm_fallback': (3, 5),
+    'tts_fallback': (3, 5),
 }
 ATTEMPTS_UNTIL_UNRECOVERABLE = 4  # max_retry 3 + the first attempt
+FALLBACK_TTS_ATTEMPTS = 3  # tts.FallbackAdapter's max_retry_per_tts 2 + the first attempt
 
 
 def build_plans(count: int, seed: int, time_scale: float) -> list[dict[str, Any]]:
@@ -248,6 +253,9 @@ def build_plan(index: int, seed: int, time_scale: float) -> dict[str, Any]:
         'tts_faults': {},
         'stt_fault': None,
         'hangup_during_reply': None,
+        # a second instance behind LiveKit's FallbackAdapter: (model spec, attempts per instance)
+        'llm_backup': None,
+        'tts_backup': None,
     }
     _inject(plan, rng)
     return plan
@@ -275,3 +283,15 @@ def _inject(plan: dict[str, Any], rng: random.Random) -> None:
         plan['stt_fault'] = {'kind': 'connection', 'attempts': 1}
     elif scenario == 'hangup':
         plan['hangup_during_reply'] = turns  # the caller hangs up while the last answer plays
+    elif scenario == 'llm_fallback':
+        # llm.FallbackAdapter([primary, backup]): the primary fails one request and the backup
+        # answers; the adapter's background probe of the primary then fails once more (both
+        # attempts of that turn fail) before a later probe finds it recovered
+        plan['llm_backup'] = LLMS[(LLMS.index(plan['llm']) + 1) % len(LLMS)]
+        plan['llm_faults'][rng.randint(1, turns - 1)] = {'kind': '503', 'attempts': 2}
+    elif scenario == 'tts_fallback':
+        # tts.FallbackAdapter([primary, backup]) with its default 2 retries per instance: the
+        # primary fails one sentence on every attempt, the backup speaks it
+        plan['tts_backup'] = TTSS[(TTSS.index(plan['tts']) + 1) % len(TTSS)]
+        opening = ' '.join(plan['replies'][rng.randint(1, turns)].split()[:4])
+        plan['tts_faults'][opening] = {'kind': '503', 'attempts': FALLBACK_TTS_ATTEMPTS}

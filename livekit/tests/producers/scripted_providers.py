@@ -97,6 +97,11 @@ class _Scripted:
     _faults: _Faults
     _latency: _Latency
 
+    def _label_as_plugin(self, kind: str) -> None:
+        """The label a provider plugin's instance has (its class path, e.g.
+        `livekit.plugins.openai.llm.LLM`), which LiveKit's retry and fallback lines carry."""
+        self._label = f'livekit.plugins.{self.provider}.{kind.lower()}.{kind}'
+
     @property
     def model(self) -> str:
         return self._spec['model']
@@ -118,11 +123,13 @@ class _Scripted:
 class ScriptedLLM(_Scripted, llm.LLM):
     """Answers the n-th user message with the plan's n-th reply (reply 0 is the greeting)."""
 
-    def __init__(self, plan: dict[str, Any], *, time_scale: float) -> None:
+    def __init__(self, plan: dict[str, Any], *, time_scale: float, backup: bool = False) -> None:
         super().__init__()
-        self._spec = plan['llm']
+        # the backup behind a FallbackAdapter: its own model, no planned failures
+        self._spec = plan['llm_backup'] if backup else plan['llm']
         self._replies: list[str] = plan['replies']
-        self._faults = _Faults({str(k): v for k, v in plan.get('llm_faults', {}).items()})
+        self._label_as_plugin('LLM')
+        self._faults = _Faults({} if backup else {str(k): v for k, v in plan.get('llm_faults', {}).items()})
         self._latency = _Latency(f'{plan["seed"]}/llm', time_scale)
         self._previous_prompt_tokens = 0
         self._cache_written = False
@@ -202,14 +209,15 @@ class ScriptedTTS(_Scripted, tts.TTS):
     """Non-streaming TTS (the session wraps it in LiveKit's StreamAdapter, one request per
     sentence) that returns PCM silence as long as the text would take to say."""
 
-    def __init__(self, plan: dict[str, Any], *, time_scale: float) -> None:
+    def __init__(self, plan: dict[str, Any], *, time_scale: float, backup: bool = False) -> None:
         super().__init__(
             capabilities=tts.TTSCapabilities(streaming=False),
             sample_rate=TTS_SAMPLE_RATE,
             num_channels=1,
         )
-        self._spec = plan['tts']
-        self._fault_prefixes: dict[str, dict[str, Any]] = plan.get('tts_faults', {})
+        self._spec = plan['tts_backup'] if backup else plan['tts']
+        self._fault_prefixes: dict[str, dict[str, Any]] = {} if backup else plan.get('tts_faults', {})
+        self._label_as_plugin('TTS')
         self._faults = _Faults(self._fault_prefixes)
         self._latency = _Latency(f'{plan["seed"]}/tts', time_scale)
         self._requests = 0
@@ -253,6 +261,7 @@ class ScriptedSTT(_Scripted, stt.STT):
         super().__init__(capabilities=stt.STTCapabilities(streaming=True, interim_results=True))
         self._spec = plan['stt']
         self._utterances: list[str] = [turn['user'] for turn in plan['turns']]
+        self._label_as_plugin('STT')
         self._faults = _Faults({'stream': plan['stt_fault']} if plan.get('stt_fault') else {})
         self._latency = _Latency(f'{plan["seed"]}/stt', time_scale)
 
@@ -338,11 +347,18 @@ class _ScriptedRecognizeStream(stt.RecognizeStream):
 
 
 def scripted_session(plan: dict[str, Any], time_scale: float) -> AgentSession:
-    """An AgentSession on the plan's scripted STT, LLM and TTS, its endpointing delays scaled."""
+    """An AgentSession on the plan's scripted STT, LLM and TTS, its endpointing delays scaled; a
+    plan with a backup model puts the two instances behind LiveKit's own FallbackAdapter."""
+    model: Any = ScriptedLLM(plan, time_scale=time_scale)
+    if plan.get('llm_backup'):
+        model = llm.FallbackAdapter([model, ScriptedLLM(plan, time_scale=time_scale, backup=True)])
+    voice: Any = ScriptedTTS(plan, time_scale=time_scale)
+    if plan.get('tts_backup'):
+        voice = tts.FallbackAdapter([voice, ScriptedTTS(plan, time_scale=time_scale, backup=True)])
     return agent_session(
         stt=ScriptedSTT(plan, time_scale=time_scale),
-        llm=ScriptedLLM(plan, time_scale=time_scale),
-        tts=ScriptedTTS(plan, time_scale=time_scale),
+        llm=model,
+        tts=voice,
         min_delay=round(0.5 * time_scale, 3),
         max_delay=round(3.0 * time_scale, 3),
         scale=time_scale,

@@ -73,7 +73,13 @@ def job_totals(record: dict[str, Any]) -> dict[str, Any]:
         'user_turns': sum(m['role'] == 'user' for m in messages),
         'agent_turns': sum(m['role'] == 'assistant' for m in messages),
         'eou_events': sum(e['type'] == 'eou_metrics' for e in events),
-        **_summary(events, record['logged_metrics'], record['error_events'], record['model_usage'], messages),
+        **_summary(
+            events,
+            record['logged_metrics'],
+            record['error_events'] + _as_recovered(record['fallback_instance_errors']),
+            record['model_usage'],
+            messages,
+        ),
         'assistant_messages': [
             {'id': m['id'], 'interrupted': m['interrupted'], 'metrics': m['metrics']}
             for m in messages
@@ -84,7 +90,18 @@ def job_totals(record: dict[str, Any]) -> dict[str, Any]:
         'metrics_events': events,
         'logged_metrics': record['logged_metrics'],
         'error_events': record['error_events'],
+        'fallback_instance_errors': record['fallback_instance_errors'],
     }
+
+
+def _as_recovered(instance_errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A failed attempt of an instance behind a FallbackAdapter, as a recoverable error event: the
+    adapter goes on with its next instance, whatever the instance's own retries decided (when every
+    instance fails, the session gets an unrecoverable error event of its own)."""
+    return [
+        {'type': 'error', 'error': {'type': e['type'], 'recoverable': True}, 'source': e, 'created_at': None}
+        for e in instance_errors
+    ]
 
 
 def _summary(
@@ -144,9 +161,8 @@ def build_totals(records: list[dict[str, Any]], generator: dict[str, Any]) -> di
         key: [item for r in records for item in r[key]]
         for key in ('metrics_events', 'logged_metrics', 'error_events', 'model_usage', 'messages')
     }
-    overall = _summary(
-        every['metrics_events'], every['logged_metrics'], every['error_events'], every['model_usage'], every['messages']
-    )
+    errors = every['error_events'] + _as_recovered([e for r in records for e in r['fallback_instance_errors']])
+    overall = _summary(every['metrics_events'], every['logged_metrics'], errors, every['model_usage'], every['messages'])
     overall |= {
         'conversations': len(jobs),
         'user_turns': sum(j['user_turns'] for j in jobs),

@@ -72,6 +72,7 @@ class SessionInstrumentation:
         self._warned = False
         self._session_handlers: dict[str, Callable[..., None]] = {}
         self._sources: Any = None  # ModelSources on livekit-agents 1.8+
+        self._fallback_handlers: dict[int, tuple[Any, Callable[..., None]]] = {}
 
     @property
     def trace_id(self) -> str | None:
@@ -104,11 +105,26 @@ class SessionInstrumentation:
         for event, handler in handlers.items():
             self._session.on(event, handler)
         self._session_handlers = handlers
+        self._watch_fallback_instances()
+
+    def _watch_fallback_instances(self) -> None:
+        """Subscribe to the errors of the instances behind FallbackAdapters, which never reach the
+        session (the session's, at start; the running agent's, as its activity starts on 1.8+)."""
+        from .sources import fallback_instances
+
+        for instance in fallback_instances(self._session):
+            if id(instance) not in self._fallback_handlers and hasattr(instance, "on"):
+                handler = functools.partial(self._on_fallback_error, instance)
+                instance.on("error", handler)
+                self._fallback_handlers[id(instance)] = (instance, handler)
 
     def _detach(self) -> None:
         for event, handler in self._session_handlers.items():
             self._session.off(event, handler)
         self._session_handlers = {}
+        for instance, handler in self._fallback_handlers.values():
+            instance.off("error", handler)
+        self._fallback_handlers = {}
         if self._sources is not None:
             self._sources.close()
 
@@ -126,13 +142,16 @@ class SessionInstrumentation:
     def _on_activity_event(self, _event: Any) -> None:
         if not self._closed:
             self._sources.sync(self._session, drop_stale=False)
+            self._watch_fallback_instances()
 
     @_guarded
     def _on_conversation_item_added(self, event: Any) -> None:
         item = event.item
-        if getattr(item, "type", None) == "agent_handoff" and self._sources is not None:
+        if getattr(item, "type", None) == "agent_handoff":
             # a new activity starts with the new agent's models; the old one has been closed
-            self._sources.sync(self._session, drop_stale=True)
+            if self._sources is not None:
+                self._sources.sync(self._session, drop_stale=True)
+            self._watch_fallback_instances()
             return
         if not records.is_turn_message(item):
             return
@@ -147,6 +166,14 @@ class SessionInstrumentation:
     @_guarded
     def _on_error(self, event: Any) -> None:
         fields = records.error_record(event)
+        self._errors[fields.get("error_kind", "unknown")] += 1
+        self._write("error", fields)
+
+    @_guarded
+    def _on_fallback_error(self, instance: Any, error: Any) -> None:
+        if self._closed:
+            return
+        fields = records.fallback_error_record(instance, error)
         self._errors[fields.get("error_kind", "unknown")] += 1
         self._write("error", fields)
 

@@ -180,6 +180,26 @@ def error_record(event: Any) -> dict[str, Any]:
     )
 
 
+def fallback_error_record(instance: Any, error: Any) -> dict[str, Any]:
+    """Fields of an `error` record for a failed attempt of an instance behind a FallbackAdapter.
+
+    LiveKit sends such an error to the instance only, never to the session: the adapter goes on
+    with its next instance, so the attempt is recoverable whatever the instance's own retries
+    decided (when every instance fails, the session gets an error event of its own).
+    """
+    error_type = getattr(error, "type", None)
+    exception = getattr(error, "error", None)
+    return compact(
+        {
+            "error_kind": ERROR_KINDS.get(error_type, error_type),
+            **_names_of(instance),
+            "recoverable": True,
+            "error_type": type(exception).__name__ if exception is not None else None,
+            "label": getattr(error, "label", None),
+        }
+    )
+
+
 def history_turns(session: Any) -> tuple[int, int]:
     """(user, agent) message counts of the session history, as LiveKit's SessionReport counts."""
     user = agent = 0

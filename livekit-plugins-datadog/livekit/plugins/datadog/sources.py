@@ -51,6 +51,18 @@ def activity_turn_detection(session: Any) -> Any:
     return getattr(getattr(session, "_activity", None), "_turn_detection", None)
 
 
+def fallback_instances(session: Any) -> list[Any]:
+    """The instances behind the FallbackAdapters of the session and of its running agent."""
+    agent = running_agent(session)
+    instances = []
+    for name in ("llm", "stt", "tts"):
+        for owner in (session, agent):
+            model = getattr(owner, name, None) if owner is not None else None
+            # LiveKit's adapters keep their instances in `_llm_instances`, `_stt_instances`, `_tts_instances`
+            instances += getattr(model, f"_{name}_instances", None) or []
+    return instances
+
+
 class ModelSources:
     """Keeps one `metrics_collected` subscription on each emitter of the running agent."""
 

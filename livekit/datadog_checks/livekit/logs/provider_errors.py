@@ -7,7 +7,9 @@ LiveKit emits one session `error` event per failed attempt: `recoverable=True` w
 follows (each retry line below), `recoverable=False` when it gives up (the final failure is raised,
 and the voice pipeline logs it as `Error in _llm_inference_task` / `_tts_inference_task`; the
 "after N attempts" text is inside that line's traceback, never a line of its own). A
-FallbackAdapter switching to its next instance is a failed attempt that the adapter recovers.
+FallbackAdapter switching to its next instance is a failed attempt that the adapter recovers, and
+so is a failed background probe of an instance the adapter took out (`... recovery failed`): a
+probe that succeeds is a real request with its own metrics line.
 
 Not counted, because the same attempt is already counted by another line: `all LLMs are
 unavailable, retrying..` (each instance then fails on its own line), `... failed after sending
@@ -23,10 +25,14 @@ from .events import LLM, REALTIME, STT, TTS, ProviderError
 from .fields import text
 
 
+# the kind of a line that names only the failing instance: read from its label
+KIND_OF_LABEL = 'label'
+
+
 class ErrorLine(NamedTuple):
     prefix: str
     contains: str
-    # None: read from the traceback
+    # None: read from the traceback; KIND_OF_LABEL: from the label that starts the message
     kind: str
     recoverable: bool
     # the field holding the failing instance's label; None when the message starts with it
@@ -46,6 +52,11 @@ PYTHON_ERROR_LINES = (
     ErrorLine('', ', switching to next LLM', LLM, True),
     ErrorLine('', ', switching to next TTS', TTS, True),
     ErrorLine('', ', switching to next STT', STT, True),
+    # the adapter's probe of an instance it took out: `<label> recovery failed[: <error>]`, `<label>
+    # recovery timed out`, `<label> recovery unexpected error`; LLM, TTS and STT word it alike
+    ErrorLine('', ' recovery failed', KIND_OF_LABEL, True),
+    ErrorLine('', ' recovery timed out', KIND_OF_LABEL, True),
+    ErrorLine('', ' recovery unexpected error', KIND_OF_LABEL, True),
     ErrorLine('Error in _llm_inference_task', '', LLM, False),
     ErrorLine('Error in _tts_inference_task', '', TTS, False),
     # 1.0 - 1.1.x name both tasks `_inference_task`: the traceback tells which node failed
@@ -64,6 +75,10 @@ NODE_ERROR_LINES = (
     ErrorLine('failed, switching to next LLM', '', LLM, True, 'llm'),
     ErrorLine('timed out, switching to next LLM', '', LLM, True, 'llm'),
     ErrorLine('unexpected error, switching to next LLM', '', LLM, True, 'llm'),
+    # the LLM adapter's probe of an instance it took out (Node's TTS adapter logs its own at DEBUG)
+    ErrorLine('recovery failed', '', LLM, True, 'llm'),
+    ErrorLine('recovery timed out', '', LLM, True, 'llm'),
+    ErrorLine('recovery unexpected error', '', LLM, True, 'llm'),
     ErrorLine('STT failed, switching to next provider', '', STT, True, 'stt'),
     # 1.3 - 1.8: `deepgram.STT failed, switching to next STT` (or `unexpected error, switching ...`)
     ErrorLine('', ', switching to next STT', STT, True),
@@ -81,15 +96,19 @@ def match_error_line(patterns, obj, message):
     first_line = message.partition('\n')[0]
     for pattern in patterns:
         if first_line.startswith(pattern.prefix) and pattern.contains in first_line:
-            kind = pattern.kind or failed_node(message)
-            if kind is None:
-                return None
             if pattern.label_key is None:
                 label = first_line.partition(' ')[0] if not pattern.prefix else None
             else:
                 label = text(obj, pattern.label_key)
                 if label is None and pattern.other_label_key is not None:
                     label = text(obj, pattern.other_label_key)
+            kind = pattern.kind
+            if kind is None:
+                kind = failed_node(message)
+            elif kind is KIND_OF_LABEL:
+                kind = kind_of_label(label)
+            if kind is None:
+                return None
             return ProviderError(kind, pattern.recoverable, None, provider_from_label(label))
     return None
 
@@ -101,6 +120,19 @@ def failed_node(message):
     if tts == llm:
         return None
     return TTS if tts > llm else LLM
+
+
+_LABEL_KINDS = (('LLM', LLM), ('TTS', TTS), ('STT', STT))
+
+
+def kind_of_label(label):
+    """`livekit.plugins.openai.llm.LLM` -> llm, `...cartesia.tts.TTS` -> tts; None when the class
+    name does not say (a label is the class path of the instance)."""
+    name = label.rpartition('.')[2] if label else ''
+    for suffix, kind in _LABEL_KINDS:
+        if name.endswith(suffix):
+            return kind
+    return None
 
 
 def provider_from_label(label):
