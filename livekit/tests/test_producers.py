@@ -119,10 +119,12 @@ def test_plans_are_deterministic():
 SAMPLES = Path(__file__).parent / 'fixtures' / 'logs'
 PYTHON_SAMPLES = {
     # sample: (totals file, job fields its job lines carry)
+    'python-1.0.23': ('python-1.0.23.expected.json', ('pid', 'job_id')),
     'python-1.1.5': ('python-1.1.5.expected.json', ('pid', 'job_id')),
     'python-1.2.18': ('python-1.2.18.expected.json', ('pid', 'job_id')),
     'python-1.3.12': ('python-1.3.12.expected.json', ('pid', 'job_id', 'room_id')),
     'python-1.5.17': ('python-1.5.17.expected.json', ('pid', 'job_id', 'room_id')),
+    'python-1.6.10': ('python-1.6.10.expected.json', ('pid', 'job_id', 'room')),
     'python-1.7.1': ('python-1.7.1.expected.json', ('pid', 'job_id', 'room')),
     'python-1.8.9-session': ('python-1.8.9-session.totals.json', JOB_FIELDS),
     'python-1.8.9-session-debug': ('python-1.8.9-session-debug.totals.json', JOB_FIELDS),

@@ -6,7 +6,7 @@
     .venv/bin/python livekit/tests/producers/capture_all.py [--only STEP ...]
 
 Steps, each writing into tests/fixtures/ (see fixtures/logs/README.md):
-  old-python   livekit-agents 1.1.5 to 1.7.1 workers             python-<version>.jsonl / .expected.json
+  old-python   livekit-agents 1.0.23 to 1.7.1 workers            python-<version>.jsonl / .expected.json
   node         the @livekit/agents worker of tools/node          node-<version>.jsonl / .expected.json
   python       the livekit-agents worker of .venv (1.8.9), INFO  python-<version>-session.jsonl / .totals.json
                and DEBUG                                         python-<version>-session-debug.jsonl / ...

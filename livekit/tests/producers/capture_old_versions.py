@@ -30,10 +30,12 @@ REPO = HERE.parents[2]
 # at the time; today's openai (3.x, allowed by their `openai>=…`) no longer depends on it. 1.7 caps
 # openai below 3 and gets httpx through it.
 RELEASES = {
+    '1.0.23': ['livekit-agents==1.0.23'],  # the newest 1.0.x, values inside the message text
     '1.1.5': ['livekit-agents==1.1.5'],  # the last release with values inside the message text
     '1.2.18': ['livekit-agents==1.2.18', 'httpx==0.28.1'],  # the newest 1.2.x, with model fields
     '1.3.12': ['livekit-agents==1.3.12', 'httpx==0.28.1'],  # the newest 1.3.x: AgentServer, ChatMessage.metrics
     '1.5.17': ['livekit-agents==1.5.17', 'httpx==0.28.1'],  # the newest 1.5.x: session.usage
+    '1.6.10': ['livekit-agents==1.6.10'],  # the newest 1.6.x
     '1.7.1': ['livekit-agents==1.7.1'],  # the newest 1.7.x
 }
 GENERATOR_ARGS = ['--conversations', '10', '--time-scale', '0.5', '--concurrency', '10']

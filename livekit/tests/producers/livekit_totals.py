@@ -101,7 +101,7 @@ class LiveKitTotals:
                     'model': getattr(ev.source, 'model', None),
                     'provider': getattr(ev.source, 'provider', None),
                 },
-                'created_at': ev.created_at,
+                'created_at': getattr(ev, 'created_at', None),  # not on 1.0 events
             }
         )
 
@@ -120,6 +120,8 @@ class LiveKitTotals:
 
     def _on_close(self, ev: CloseEvent) -> None:
         self._close = ev.model_dump(mode='json')
+        # 1.0's CloseEvent has neither `created_at` nor `reason`: the time it was received instead
+        self._close.setdefault('created_at', time.time())
         self._closed.set()
 
     def _on_usage_updated(self, _ev: Any) -> None:

@@ -31,7 +31,7 @@ from livekit.agents import (
 )
 from livekit.agents.types import NOT_GIVEN, NotGivenOr
 
-from compat import agent_session, recognition_usage, speech_event
+from compat import agent_session, recognition_usage, send_synthesized_audio, speech_event
 from scripted_io import frame_turn
 
 CHARS_PER_TOKEN = 4
@@ -232,7 +232,8 @@ class ScriptedTTS(_Scripted, tts.TTS):
 class _ScriptedChunkedStream(tts.ChunkedStream):
     _tts: ScriptedTTS
 
-    async def _run(self, output_emitter: tts.AudioEmitter) -> None:
+    async def _run(self, output_emitter: tts.AudioEmitter | None = None) -> None:
+        # 1.0 calls `_run()` without an emitter: the stream sends its frames itself
         scripted = self._tts
         text = self.input_text
         key = next((p for p in scripted._fault_prefixes if text.lstrip().startswith(p)), text)
@@ -240,14 +241,19 @@ class _ScriptedChunkedStream(tts.ChunkedStream):
         ttfb = scripted._latency.draw(draw_key, *scripted._spec['ttfb'])
         await scripted.attempt(key, ttfb)
 
-        output_emitter.initialize(
-            request_id=utils.shortuuid(),
-            sample_rate=TTS_SAMPLE_RATE,
-            num_channels=1,
-            mime_type='audio/pcm',
-        )
+        request_id = utils.shortuuid()
+        if output_emitter is not None:
+            output_emitter.initialize(
+                request_id=request_id,
+                sample_rate=TTS_SAMPLE_RATE,
+                num_channels=1,
+                mime_type='audio/pcm',
+            )
         await scripted._latency.sleep(ttfb)
         samples = round(len(text.strip()) * SPEECH_SECONDS_PER_CHAR * TTS_SAMPLE_RATE)
+        if output_emitter is None:
+            send_synthesized_audio(self, request_id, bytes(2 * samples), TTS_SAMPLE_RATE)
+            return
         chunk = TTS_SAMPLE_RATE // 10  # 100 ms
         for start in range(0, samples, chunk):
             output_emitter.push(bytes(2 * min(chunk, samples - start)))

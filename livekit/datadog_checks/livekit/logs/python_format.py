@@ -8,7 +8,7 @@ Three shapes of `log_metrics` output exist: values inside the message text (1.0 
 extra fields (1.1.6+), and the same with `model_name` / `model_provider` (1.2.12+) and more token
 fields later. Job lines forwarded by the worker carry `job_id` and, depending on the release,
 `room_id` (1.3 - 1.5), `room` (1.6+), `agent_name` (1.8); `received job request` names the room
-and the agent name on every release (verified on 1.1.5, 1.2.18, 1.3.12, 1.5.17, 1.7.1, 1.8.9).
+and the agent name on every release (verified on 1.0.23, 1.1.5, 1.2.18, 1.3.12, 1.5.17, 1.6.10, 1.7.1, 1.8.9).
 An exception logged in a job process has its traceback after a newline in `message`.
 """
 
