@@ -53,10 +53,9 @@ PYTHON_ERROR_LINES = (
     ErrorLine('', ', switching to next TTS', TTS, True),
     ErrorLine('', ', switching to next STT', STT, True),
     # the adapter's probe of an instance it took out: `<label> recovery failed[: <error>]`, `<label>
-    # recovery timed out`, `<label> recovery unexpected error`; LLM, TTS and STT word it alike
-    ErrorLine('', ' recovery failed', KIND_OF_LABEL, True),
-    ErrorLine('', ' recovery timed out', KIND_OF_LABEL, True),
-    ErrorLine('', ' recovery unexpected error', KIND_OF_LABEL, True),
+    # recovery timed out`, `<label> recovery unexpected error`; LLM, TTS and STT word it alike (one
+    # pattern for the three: every pattern costs each WARNING line that matches none)
+    ErrorLine('', ' recovery ', KIND_OF_LABEL, True),
     ErrorLine('Error in _llm_inference_task', '', LLM, False),
     ErrorLine('Error in _tts_inference_task', '', TTS, False),
     # 1.0 - 1.1.x name both tasks `_inference_task`: the traceback tells which node failed
