@@ -165,15 +165,14 @@ class SessionInstrumentation:
 
     @_guarded
     def _on_error(self, event: Any) -> None:
-        fields = records.error_record(event)
-        self._errors[fields.get("error_kind", "unknown")] += 1
-        self._write("error", fields)
+        self._write_error(records.error_record(event))
 
     @_guarded
     def _on_fallback_error(self, instance: Any, error: Any) -> None:
-        if self._closed:
-            return
-        fields = records.fallback_error_record(instance, error)
+        if not self._closed:
+            self._write_error(records.fallback_error_record(instance, error))
+
+    def _write_error(self, fields: dict[str, Any]) -> None:
         self._errors[fields.get("error_kind", "unknown")] += 1
         self._write("error", fields)
 

@@ -166,18 +166,8 @@ def eou_from_user_turn(item: Any, turn_detection: Any) -> dict[str, Any] | None:
 def error_record(event: Any) -> dict[str, Any]:
     """Fields of an `error` record for a session ErrorEvent: never the exception's message."""
     error = event.error
-    error_type = getattr(error, "type", None)
-    exception = getattr(error, "error", None)
     recoverable = getattr(error, "recoverable", None)
-    return compact(
-        {
-            "error_kind": ERROR_KINDS.get(error_type, error_type),
-            **_names_of(getattr(event, "source", None)),
-            "recoverable": bool(recoverable) if recoverable is not None else None,
-            "error_type": type(exception).__name__ if exception is not None else None,
-            "label": getattr(error, "label", None),
-        }
-    )
+    return _error_fields(error, getattr(event, "source", None), recoverable)
 
 
 def fallback_error_record(instance: Any, error: Any) -> dict[str, Any]:
@@ -187,13 +177,17 @@ def fallback_error_record(instance: Any, error: Any) -> dict[str, Any]:
     with its next instance, so the attempt is recoverable whatever the instance's own retries
     decided (when every instance fails, the session gets an error event of its own).
     """
+    return _error_fields(error, instance, True)
+
+
+def _error_fields(error: Any, source: Any, recoverable: Any) -> dict[str, Any]:
     error_type = getattr(error, "type", None)
     exception = getattr(error, "error", None)
     return compact(
         {
             "error_kind": ERROR_KINDS.get(error_type, error_type),
-            **_names_of(instance),
-            "recoverable": True,
+            **_names_of(source),
+            "recoverable": bool(recoverable) if recoverable is not None else None,
             "error_type": type(exception).__name__ if exception is not None else None,
             "label": getattr(error, "label", None),
         }
