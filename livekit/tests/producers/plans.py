@@ -253,7 +253,7 @@ def build_plan(index: int, seed: int, time_scale: float) -> dict[str, Any]:
         'tts_faults': {},
         'stt_fault': None,
         'hangup_during_reply': None,
-        # a second instance behind LiveKit's FallbackAdapter: (model spec, attempts per instance)
+        # the model spec of a second instance behind LiveKit's FallbackAdapter (it never fails)
         'llm_backup': None,
         'tts_backup': None,
     }
