@@ -32,7 +32,7 @@ def instrument(session, job):
 sys.path.insert(0, str(PRODUCERS))
 from capture_worker_metrics import running_worker  # noqa: E402
 
-from datadog_checks.livekit.cli import print_tables  # noqa: E402
+from datadog_checks.livekit.cli.check_command import print_tables  # noqa: E402
 
 
 def main():

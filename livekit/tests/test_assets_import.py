@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from datadog_checks.livekit.assets_api import AssetBundle, assets_root, register_cli
-from datadog_checks.livekit.assets_import import Importer, api_configuration, contains, normalize_site
+from datadog_checks.livekit.cli.assets import AssetBundle, assets_root, register_cli
+from datadog_checks.livekit.cli.importer import Importer, api_configuration, contains, normalize_site
 
 from .datadog_api_fake import API_KEY, APP_KEY, FakeDatadog
 
 REPO = Path(__file__).resolve().parents[2]
 PRISM = REPO / 'tools' / 'node' / 'node_modules' / '.bin' / 'prism'
-SPEC = REPO.parent / 'shared' / 'datadog-api' / 'v1-openapi.yaml'
+SPEC = REPO / 'vendor' / 'datadog-api' / 'v1-openapi.yaml'
 
 BUNDLE = AssetBundle(assets_root())
 MONITOR_NAMES = sorted(asset['definition']['name'] for _, asset in BUNDLE.monitors)

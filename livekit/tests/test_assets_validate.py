@@ -12,21 +12,25 @@ from pathlib import Path
 
 import pytest
 
-from datadog_checks.livekit import assets_api
-from datadog_checks.livekit.assets_api import AssetBundle, assets_root, register_cli
-from datadog_checks.livekit.assets_validate import (
+from datadog_checks.livekit.cli import assets as assets_api
+from datadog_checks.livekit.cli.api_schemas import PACKAGED_SCHEMAS, schema_subset, serialize
+from datadog_checks.livekit.cli.assets import AssetBundle, assets_root, register_cli
+from datadog_checks.livekit.cli.validate import (
     SEED_PANEL_TITLES,
     dashboard_problems,
     iter_widgets,
+    load_spec,
     monitor_problems,
+    schema_problems,
     schema_validator,
     to_json_schema,
     validate_bundle,
 )
 
 REPO = Path(__file__).resolve().parents[2]
-SPEC = str(REPO.parent / 'shared' / 'datadog-api' / 'v1-openapi.yaml')
-SEED = REPO.parent / 'shared' / 'seed' / 'livekit-dashboard.md'
+# The whole spec, vendored; the CLI ships the subset of it that it needs (PACKAGED_SCHEMAS).
+SPEC = str(REPO / 'vendor' / 'datadog-api' / 'v1-openapi.yaml')
+SEED = Path(__file__).resolve().parent / 'fixtures' / 'seed' / 'livekit-dashboard.md'
 BUNDLE = AssetBundle(assets_root())
 DASHBOARD = BUNDLE.dashboards[0][1]
 
@@ -181,7 +185,7 @@ def test_dashboard_checks_catch(change, expected, dashboard_schema):
 
 
 def test_an_unknown_enum_is_caught_by_the_client_walk_too(dashboard_schema):
-    from datadog_checks.livekit.assets_validate import deserialization_problems
+    from datadog_checks.livekit.cli.validate import deserialization_problems
     from datadog_api_client.v1.model.dashboard import Dashboard
 
     problems = deserialization_problems(broken_dashboard(lambda d: d.update(layout_type='grid')), Dashboard)
@@ -268,9 +272,29 @@ def test_validate_without_the_spec_says_so(capsys, tmp_path):
     assert 'the Datadog API specification was not found' in out and 'missing.yaml' in out
 
 
-def test_the_spec_is_found_next_to_the_repository(monkeypatch, tmp_path):
+def test_validate_uses_the_packaged_schemas_from_any_folder(capsys, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
-    assert assets_api.find_spec() == Path(SPEC)
+    assert assets_api.find_spec() == PACKAGED_SCHEMAS
+    status, out = run_validate(capsys)
+    assert (status, out.split(' match ')[0]) == (0, 'OK: 1 dashboard(s) and {} monitor(s)'.format(len(BUNDLE.monitors)))
+    assert str(PACKAGED_SCHEMAS) in out
+
+
+def test_the_packaged_schemas_are_the_vendored_spec_s():
+    """`tools/datadog_api_schemas.py` made the packaged file from the vendored spec, and nothing changed since."""
+    assert PACKAGED_SCHEMAS.read_text(encoding='utf-8') == serialize(schema_subset(load_spec(SPEC)))
+
+
+def test_the_packaged_schemas_judge_as_the_whole_spec():
+    """The subset finds the same problems as the whole spec, on the assets and on a broken copy."""
+    broken = copy.deepcopy(DASHBOARD)
+    broken['layout_type'] = 'spiral'
+    broken['widgets'][1]['definition']['widgets'][0]['definition']['type'] = 'no_such_widget'
+    for payload in (DASHBOARD, broken):
+        whole = schema_problems(payload, schema_validator(SPEC, 'Dashboard'))
+        packaged = schema_problems(payload, schema_validator(str(PACKAGED_SCHEMAS), 'Dashboard'))
+        assert packaged == whole
+    assert len(whole) == 2
 
 
 def test_installed_assets_come_first(monkeypatch, tmp_path):
@@ -288,7 +312,7 @@ def test_the_agent_can_import_the_cli_modules_without_the_cli_extras():
         'import sys\n'
         'for name in ("datadog_api_client", "jsonschema"):\n'
         '    sys.modules[name] = None\n'
-        'import datadog_checks.livekit.assets_api, datadog_checks.livekit.assets_validate, datadog_checks.livekit.assets_import\n'
+        'import datadog_checks.livekit.cli, datadog_checks.livekit.cli.validate, datadog_checks.livekit.cli.importer\n'
         'print("ok")\n'
     )
     result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=120)

@@ -1,7 +1,7 @@
 # (C) Datadog, Inc. 2026-present
 # All rights reserved
 # Licensed under a 3-clause BSD style license (see LICENSE)
-"""`livekit-datadog`: run the check as the Agent would and show what Datadog would receive; import assets.
+"""`livekit-datadog check`: run the check as the Agent would and show what Datadog would receive.
 
 `livekit-datadog check --json` prints one JSON object whose shape is a stable contract (other tools read
 it): metrics, histogram_buckets, service_checks, logs, metadata, errors; every submission of every run
@@ -17,9 +17,8 @@ from datadog_checks.base.stubs import aggregator, datadog_agent
 from datadog_checks.base.utils.containers import hash_mutable_stable
 from datadog_checks.base.utils.serialization import from_json, to_json
 
-from .assets_api import register_cli
-from .check import LiveKitCheck
-from .distributions import quantile_from_buckets
+from ..check import LiveKitCheck
+from ..distributions import quantile_from_buckets
 
 METRIC_TYPES = {number: name for name, number in aggregator.METRIC_ENUM_MAP.items()}
 STATUS_NAMES = {0: 'OK', 1: 'WARNING', 2: 'CRITICAL', 3: 'UNKNOWN'}
@@ -28,18 +27,7 @@ BOUND_TAGS = ('lower_bound:', 'upper_bound:')
 STATE_FILE = 'persistent_cache.json'
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog='livekit-datadog', description=__doc__.splitlines()[0])
-    parser.add_argument('-v', '--verbose', action='store_true', help='show the check logs on stderr')
-    subparsers = parser.add_subparsers(dest='command', required=True)
-    add_check_command(subparsers)
-    register_cli(subparsers)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, stream=sys.stderr)
-    return args.func(args)
-
-
-def add_check_command(subparsers):
+def register_check_command(subparsers):
     command = subparsers.add_parser('check', help='run the check and print what Datadog would receive')
     command.add_argument('--config', required=True, help='the check configuration (conf.yaml format)')
     command.add_argument('--instance', type=int, help='run only this instance (0-based); default: all')
@@ -229,6 +217,3 @@ def fmt(value):
         return str(int(value)) if value.is_integer() else '{:.4g}'.format(value)
     return str(value)
 
-
-if __name__ == '__main__':
-    sys.exit(main())

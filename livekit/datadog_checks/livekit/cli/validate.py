@@ -224,10 +224,14 @@ def unparsed_paths(model):
 
 @functools.lru_cache(maxsize=4)
 def load_spec(path):
-    import yaml
-
+    """An OpenAPI file: the packaged JSON subset, or a whole spec in YAML."""
     with open(path, encoding='utf-8') as f:
-        spec = yaml.load(f, Loader=getattr(yaml, 'CSafeLoader', yaml.SafeLoader))
+        if str(path).endswith('.json'):
+            spec = json.load(f)
+        else:
+            import yaml
+
+            spec = yaml.load(f, Loader=getattr(yaml, 'CSafeLoader', yaml.SafeLoader))
     if not isinstance(spec, dict) or 'components' not in spec:
         raise ValueError('{} is not an OpenAPI specification'.format(path))
     return spec

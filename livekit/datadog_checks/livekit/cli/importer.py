@@ -13,7 +13,7 @@ import json
 from collections import Counter
 from functools import partial
 
-from .assets_validate import INTEGRATION_TAG
+from .validate import INTEGRATION_TAG
 
 CREATED, UPDATED, UNCHANGED, FAILED = 'created', 'updated', 'unchanged', 'failed'
 

@@ -12,11 +12,12 @@ import json
 import os
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+from .api_schemas import PACKAGED_SCHEMAS
+
+PACKAGE = Path(__file__).resolve().parents[1]
 # The wheel force-includes assets/ and metadata.csv in the package; a checkout has them two levels up.
-INSTALLED_ROOT = HERE
-SOURCE_ROOT = HERE.parents[1]
-SPEC_RELATIVE = Path('shared', 'datadog-api', 'v1-openapi.yaml')
+INSTALLED_ROOT = PACKAGE
+SOURCE_ROOT = PACKAGE.parents[1]
 
 
 class AssetBundle:
@@ -70,14 +71,8 @@ def assets_root():
 
 
 def find_spec(explicit=None):
-    """The Datadog API v1 OpenAPI file: --spec, else `../shared/datadog-api/v1-openapi.yaml` of the repository."""
-    if explicit:
-        return Path(explicit)
-    for start in (Path.cwd(), SOURCE_ROOT):
-        for folder in (start, *start.parents):
-            if (folder / SPEC_RELATIVE).is_file():
-                return folder / SPEC_RELATIVE
-    return None
+    """The Datadog API v1 schemas to validate against: --spec, else the subset shipped in the package."""
+    return Path(explicit) if explicit else PACKAGED_SCHEMAS
 
 
 def register_cli(subparsers):
@@ -87,7 +82,9 @@ def register_cli(subparsers):
 
     validate = commands.add_parser('validate', help='check the dashboard and monitors offline')
     validate.add_argument(
-        '--spec', help='the Datadog API v1 OpenAPI file (default: ../shared/datadog-api/v1-openapi.yaml)'
+        '--spec',
+        help='a Datadog API v1 OpenAPI file (YAML or JSON); default: the Dashboard and Monitor schemas '
+        'shipped with the package',
     )
     validate.set_defaults(func=run_validate)
 
@@ -110,15 +107,11 @@ def register_cli(subparsers):
 
 
 def run_validate(args):
-    from .assets_validate import validate_bundle
+    from .validate import validate_bundle
 
     spec = find_spec(args.spec)
-    if spec is None or not spec.is_file():
-        print(
-            'error: the Datadog API specification was not found ({}); pass --spec PATH'.format(
-                spec or '../shared/datadog-api/v1-openapi.yaml next to the repository'
-            )
-        )
+    if not spec.is_file():
+        print('error: the Datadog API specification was not found ({}); pass --spec PATH'.format(spec))
         return 2
     try:
         bundle = AssetBundle(assets_root())
@@ -140,7 +133,7 @@ def run_validate(args):
 
 
 def run_import(args):
-    from .assets_import import Importer
+    from .importer import Importer
 
     api_key, app_key = os.environ.get('DD_API_KEY'), os.environ.get('DD_APP_KEY')
     missing = [name for name, value in (('DD_API_KEY', api_key), ('DD_APP_KEY', app_key)) if not value]
