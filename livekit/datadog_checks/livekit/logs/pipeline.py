@@ -330,7 +330,12 @@ class LogPipeline:
     # -- submission ------------------------------------------------------------------------
 
     def flush(self, check, now):
-        """Submit what was accumulated since the last flush, after ending idle conversations."""
+        """Submit what was accumulated since the last flush, after ending idle conversations.
+
+        The accumulators start over before anything is handed to the Agent: a call that raises
+        (an Agent without the `send_log` builtin, say) can lose this run's records, never count
+        them again in the next run.
+        """
         conversations = self.conversations
         conversations.expire(now)
         for conversation in conversations.take_started():
@@ -338,27 +343,51 @@ class LogPipeline:
         records = []
         for ended in conversations.take_ended():
             records.extend(self._on_conversation_end(ended))
+        series_by_tags, levels, error_loggers, unparsed = (
+            self._series_by_tags,
+            self._levels,
+            self._error_loggers,
+            self._unparsed,
+        )
+        distributions = self._distributions
+        self._reset()
 
         base = self.tags
-        for tags, series in self._series_by_tags.items():
+        for tags, series in series_by_tags.items():
             for name, value in series.counts.items():
                 check.count(name, value, tags=[*base, *tags])
-        for level, value in self._levels.items():
+        for level, value in levels.items():
             # Python names its levels, Node numbers them
             fmt = python_format if type(level) is str else node_format
             level_tag = fmt.LEVEL_TAGS.get(level, 'other')
             check.count('log.lines', value, tags=[*base, f'level:{level_tag}', f'language:{fmt.LANGUAGE}'])
-        for (language, logger), value in self._error_loggers.items():
+        for (language, logger), value in error_loggers.items():
             tags = [*base, f'language:{language}']
             if logger:
                 tags.append(f'logger:{logger[:100]}')
             check.count('log.errors', value, tags=tags)
-        for reason, value in self._unparsed.items():
+        for reason, value in unparsed.items():
             check.count('log.unparsed', value, tags=[*base, f'reason:{reason}'])
-        self._distributions.submit(check, base)
+        distributions.submit(check, base)
+        self._send_records(check, records)
+
+    def _send_records(self, check, records):
+        failed, reason = 0, None
         for record in records:
-            check.send_log(record)
-        self._reset()
+            try:
+                check.send_log(record)
+            except Exception as e:
+                failed += 1
+                reason = reason or '{}: {}'.format(type(e).__name__, e)
+        if failed:
+            self.log.warning(
+                'Could not send %d of %d LiveKit short-conversation record(s) to the Agent (%s); their metrics '
+                'were submitted. Log records from a check need an Agent with integration log collection: '
+                'logs_enabled: true and a `logs: - type: integration` entry in conf.yaml',
+                failed,
+                len(records),
+                reason,
+            )
 
     def _conversation_series(self, conversation, extra=None):
         return self._series(conversation.agent_name, None, None, conversation.language, extra)
