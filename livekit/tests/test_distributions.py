@@ -89,8 +89,8 @@ def test_buckets_are_submitted_without_bound_tags_and_not_monotonic(aggregator):
     for stub in stubs:
         assert stub.monotonic is False
         assert stub.tags == ['provider:p']
-        # the stub's Agent supports telling buckets apart by their bounds
-        assert stub.multiple_buckets is True
+        # non-monotonic buckets need no `multiple_buckets`: every Agent places them by their bounds
+        assert stub.multiple_buckets is False
 
 
 def test_submission_starts_over(aggregator):

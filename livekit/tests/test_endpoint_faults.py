@@ -14,6 +14,7 @@ import pytest
 from datadog_checks.base.constants import ServiceCheck
 from datadog_checks.dev.utils import assert_service_checks
 from datadog_checks.livekit import LiveKitCheck
+from datadog_checks.livekit.logs.pipeline import LogPipeline
 from datadog_checks.livekit.openmetrics.scraper import MAX_ANSWER_BYTES
 
 from . import http_servers
@@ -143,6 +144,7 @@ def test_endpoint_fault(dd_run_check, aggregator, healthy_sip, fault):
 MEASURE_RUN = """
 import re, sys
 from datadog_checks.livekit import LiveKitCheck
+from datadog_checks.livekit.logs.pipeline import LogPipeline
 
 def status(field):
     with open('/proc/self/status') as f:
@@ -261,4 +263,30 @@ def test_a_failed_endpoint_recovers_on_the_next_run(dd_run_check, aggregator):
 
     statuses = [sc.status for sc in aggregator.service_checks('livekit.sip.openmetrics.health')]
     assert statuses == [ServiceCheck.CRITICAL, ServiceCheck.OK]
+    aggregator.assert_metric('livekit.sip.available', value=1, count=1)
+
+
+def test_an_unexpected_error_in_a_source_is_logged_with_its_traceback(
+    dd_run_check, aggregator, caplog, tmp_path, monkeypatch
+):
+    """A bug in one source: its traceback in the log, one line in the run's error, the other source goes on;
+    an endpoint's own failure stays one line, with no traceback."""
+    log = tmp_path / 'agent.log'
+    log.write_text('{"message": "starting worker", "level": "INFO", "name": "livekit.agents"}\n')
+    server = http_servers.closed_port() + '/metrics'
+    with endpoint(http_servers.file(FIXTURES / 'sip.txt')) as sip:
+        instance = {'log_paths': [str(log)], 'server_endpoint': server, 'sip_endpoint': sip, 'timeout': TIMEOUT}
+        def broken_flush(*_):
+            raise KeyError('no such series')
+
+        monkeypatch.setattr(LogPipeline, 'flush', broken_flush)
+        with pytest.raises(Exception) as raised:
+            dd_run_check(LiveKitCheck('livekit', {}, [instance]))
+
+    message = str(raised.value)
+    assert "agent logs failed unexpectedly: KeyError: 'no such series'" in message
+    assert server in message
+    (logged,) = [r for r in caplog.records if r.exc_info]
+    assert logged.getMessage() == 'Unexpected error in the LiveKit agent logs source'
+    assert logged.exc_info[0] is KeyError and 'broken_flush' in caplog.text
     aggregator.assert_metric('livekit.sip.available', value=1, count=1)

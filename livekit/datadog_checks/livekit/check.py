@@ -6,6 +6,7 @@ from datadog_checks.base.utils.persistent_cache import config_set_persistent_cac
 
 from .config_models import ConfigMixin
 from .logs.source import LogsSource
+from .openmetrics.bounded_http import SourceError
 from .openmetrics.scraper import build_scrapers
 from .openmetrics.worker_health import WorkerHealth
 
@@ -43,21 +44,27 @@ class LiveKitCheck(OpenMetricsBaseCheckV2, ConfigMixin):
         failures = []
         # Worker health first: it gives the agent scraper its `agent_name` tag.
         if self.worker_health is not None:
-            failures += isolated(self.worker_health.run)
-        for scraper in self.scrapers.values():
+            failures += self.isolated('worker health', self.worker_health.run)
+        for name, scraper in self.scrapers.items():
             with self.adopt_namespace(scraper.namespace):
-                failures += isolated(scraper.scrape)
-        failures += isolated(self._run_logs)
+                failures += self.isolated('{} endpoint'.format(name), scraper.scrape)
+        failures += self.isolated('agent logs', self._run_logs)
         if failures:
             raise Exception('{} LiveKit source(s) failed: {}'.format(len(failures), ' | '.join(failures)))
 
     def _run_logs(self):
         return self.logs.run() if self.logs is not None else []
 
+    def isolated(self, name, run_source):
+        """Run one source; its failures as a list, so that one source never stops the others.
 
-def isolated(run_source):
-    """Run one source; its failures as a list, so that one source never stops the others."""
-    try:
-        return list(run_source() or ())
-    except Exception as e:
-        return [str(e)]
+        A source's own errors (a dead endpoint, a bad answer) are one line; anything else is a bug
+        or a surprise and is logged with its traceback, which a one-line message would hide.
+        """
+        try:
+            return list(run_source() or ())
+        except SourceError as e:
+            return [str(e)]
+        except Exception as e:
+            self.log.exception('Unexpected error in the LiveKit %s source', name)
+            return ['{} failed unexpectedly: {}: {}'.format(name, type(e).__name__, e)]
