@@ -8,13 +8,19 @@ validates against `LogsPipeline` of Datadog's v1 OpenAPI spec, and a small inter
 types it uses runs every sample and must give the expected result.
 
 The interpreter follows Datadog's documented semantics (docs "Processors", and the status mapping of the
-logs backend): a JSON line becomes attributes; remappers read their sources in order and use the first one
-present; the attribute remapper moves the value (unless preserveSource) and skips a target that exists
+logs backend): a JSON line becomes attributes, and a key with dots (`"livekit.event"`, `"code.file.path"`)
+is the nested path it spells, as Datadog shows and searches it (`@livekit.event` is the same attribute
+whether the line says `{"livekit.event": ...}` or `{"livekit": {"event": ...}}`); remappers read their
+sources in order and use the first one present; the attribute remapper moves the value (unless preserveSource) and skips a target that exists
 (unless overrideOnConflict); the category processor writes the name of the first category whose query
 matches; the status remapper maps strings by prefix and numbers 0..7 as syslog severities; the date
 remapper reads ISO 8601 strings and epoch milliseconds; the message remapper makes its source the log's
-message; the trace-id remapper sets the log's trace id. It refuses any processor or query it does not know,
+message; the service remapper sets the log's service; the trace-id remapper sets the log's trace id. It refuses any processor or query it does not know,
 so the pipeline cannot silently outgrow what is tested here.
+
+Datadog's rules for integration pipelines (docs "Create a Log Pipeline", developers/integrations/log_pipeline)
+are checked too: custom facets are on attributes namespaced with the integration's name (`livekit.`), are
+grouped under the source (`livekit`) and do not duplicate a standard attribute's facet.
 """
 import json
 import re
@@ -24,11 +30,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from datadog_checks.livekit.assets_validate import load_spec, schema_problems, schema_validator
+from datadog_checks.livekit.cli.validate import load_spec, schema_problems, schema_validator
 
 LOGS = Path(__file__).resolve().parents[1] / 'assets' / 'logs'
 REPO = Path(__file__).resolve().parents[2]
-SPEC = REPO.parent / 'shared' / 'datadog-api' / 'v1-openapi.yaml'
+SPEC = REPO / 'vendor' / 'datadog-api' / 'v1-openapi.yaml'
+LOG_FIXTURES = REPO / 'livekit' / 'tests' / 'fixtures' / 'logs'
 PIPELINE = yaml.safe_load((LOGS / 'livekit.yaml').read_text())
 TESTS = yaml.safe_load((LOGS / 'livekit_tests.yaml').read_text())['tests']
 
@@ -87,6 +94,27 @@ def pop_path(attributes, path):
     parts = path.split('.')
     parent = get_path(attributes, '.'.join(parts[:-1])) if len(parts) > 1 else attributes
     return parent.pop(parts[-1]) if isinstance(parent, dict) and parts[-1] in parent else MISSING
+
+
+def nested(attributes):
+    """The attributes of a parsed JSON line as Datadog holds them: `{"a.b": 1}` is `{"a": {"b": 1}}`."""
+    result = {}
+    for key, value in attributes.items():
+        value = nested(value) if isinstance(value, dict) else value
+        parts = key.split('.')
+        node = result
+        for part in parts[:-1]:
+            if not isinstance(node.get(part, {}), dict):
+                break
+            node = node.setdefault(part, {})
+        else:
+            if isinstance(node.get(parts[-1]), dict) and isinstance(value, dict):
+                node[parts[-1]].update(value)
+            else:
+                node[parts[-1]] = value
+            continue
+        result[key] = value  # a path through a value that is not an object: the key stays as it is
+    return result
 
 
 def set_path(attributes, path, value):
@@ -149,7 +177,8 @@ def first_present(attributes, sources):
 
 
 def run_pipeline(pipeline, line):
-    log = {'custom': json.loads(line), 'message': '', 'status': 'info', 'timestamp': None, 'trace_id': None}
+    log = {'custom': nested(json.loads(line)), 'message': '', 'status': 'info', 'timestamp': None}
+    log.update(service=None, trace_id=None)
     log['tags'] = ['source:LOGS_SOURCE']
     attributes = log['custom']
     if 'ddsource' in attributes:  # the intake takes it as the log's source
@@ -185,6 +214,10 @@ def run_pipeline(pipeline, line):
             if isinstance(value, str):
                 log['message'] = value
                 pop_path(attributes, source)
+        elif kind == 'service-remapper':
+            _, value = first_present(attributes, processor['sources'])
+            if isinstance(value, str):
+                log['service'] = value
         elif kind == 'trace-id-remapper':
             _, value = first_present(attributes, processor['sources'])
             if isinstance(value, str):
@@ -223,7 +256,83 @@ def test_pipeline_is_for_the_livekit_source_and_every_processor_is_named_and_ena
     assert pipeline['filter']['query'] == 'source:livekit' and pipeline['enabled'] is True
     for processor in pipeline['processors']:
         assert processor['name'] and processor['enabled'] is True, processor
-    assert {f['path'] for f in PIPELINE['facets']} >= {'job_id', 'room', 'model_name', 'livekit.event'}
+    assert {f['path'] for f in PIPELINE['facets']} == {
+        'livekit.job_id', 'livekit.room', 'livekit.room_id', 'livekit.agent_name', 'livekit.model',
+        'livekit.provider', 'livekit.event', 'livekit.close_reason', 'livekit.turns', 'livekit.min_turns',
+    }  # fmt: skip
+
+
+# The standard attributes (docs "Default standard attributes") and reserved attributes whose facets Datadog
+# adds itself: a custom facet must not duplicate them.
+STANDARD_PREFIXES = (
+    'network.', 'http.', 'db.', 'logger.', 'error.', 'usr.', 'dns.', 'evt.', 'syslog.', 'dd.', 'user_agent.',
+)  # fmt: skip
+STANDARD = {'host', 'source', 'status', 'service', 'trace_id', 'span_id', 'message', 'date', 'duration', 'env', 'version'}
+
+
+def test_custom_facets_are_namespaced_grouped_under_the_source_and_typed():
+    """Datadog's requirements for the custom facets of an integration pipeline."""
+    source = PIPELINE['pipeline']['filter']['query'].split(':', 1)[1]
+    for facet in PIPELINE['facets']:
+        path = facet['path']
+        assert path.startswith(source + '.') and path.count('.') == 1, path
+        assert path not in STANDARD and not path.startswith(STANDARD_PREFIXES), path
+        assert facet['groups'] == [source], facet
+        assert facet['source'] == 'log' and facet['name'] and facet['description'], facet
+        assert (facet['facetType'], facet['type']) in {('list', 'string'), ('range', 'integer')}, facet
+        assert 'lk.pii' not in json.dumps(facet), facet
+    assert len({f['path'] for f in PIPELINE['facets']}) == len(PIPELINE['facets'])
+
+
+def results():
+    return [run_pipeline(PIPELINE['pipeline'], case['sample']) for case in TESTS]
+
+
+def test_every_facet_path_is_set_by_a_sample_with_the_facet_type():
+    kinds = {'string': str, 'integer': int}
+    for facet in PIPELINE['facets']:
+        values = [get_path(log['custom'], facet['path']) for log in results()]
+        values = [value for value in values if value is not MISSING]
+        assert values, facet['path']
+        assert all(type(value) is kinds[facet['type']] for value in values), (facet['path'], values)
+
+
+def test_every_processor_and_every_remapper_source_is_exercised_by_a_sample():
+    processors = PIPELINE['pipeline']['processors']
+    for index, processor in enumerate(processors):
+        without = dict(PIPELINE['pipeline'], processors=processors[:index] + processors[index + 1 :])
+        assert any(
+            comparable(run_pipeline(without, case['sample'])) != case['result']
+            or run_pipeline(without, case['sample'])[key] != run_pipeline(PIPELINE['pipeline'], case['sample'])[key]
+            for case in TESTS
+            for key in ('service', 'trace_id')
+        ), processor['name']
+        if processor['type'] == 'attribute-remapper':
+            for source in processor['sources']:
+                assert any(
+                    get_path(nested(json.loads(case['sample'])), source) is not MISSING for case in TESTS
+                ), (processor['name'], source)
+
+
+def test_no_source_of_a_namespaced_attribute_is_left_behind():
+    remapped = [p for p in PIPELINE['pipeline']['processors'] if p['type'] == 'attribute-remapper']
+    for log in results():
+        for processor in remapped:
+            for source in processor['sources']:
+                assert get_path(log['custom'], source) is MISSING, (source, log['custom'])
+    # LiveKit's `lk.pii.*` attributes stay where LiveKit put them, so a PII mask finds them and no facet shows them
+    pii = [case for case in TESTS if '"lk.pii.' in case['sample']]
+    assert pii
+    for case in pii:
+        log = run_pipeline(PIPELINE['pipeline'], case['sample'])
+        assert log['custom']['lk'] == nested(json.loads(case['sample']))['lk']
+
+
+def test_a_key_with_dots_is_the_nested_path_it_spells():
+    line = json.dumps({'livekit.event': 'x', 'livekit': {'schema': 1}, 'code.file.path': '/a', 'code.line.number': 3})
+    assert nested(json.loads(line)) == {'livekit': {'event': 'x', 'schema': 1}, 'code': {'file': {'path': '/a'}, 'line': {'number': 3}}}
+    # a path through a value that is not an object stays a flat key
+    assert nested({'error': 'boom', 'error.type': 'E'}) == {'error': 'boom', 'error.type': 'E'}
 
 
 @pytest.mark.parametrize('case', TESTS, ids=['{}-{}'.format(i, json.loads(t['sample']).get('msg') or json.loads(t['sample'])['message'])[:60] for i, t in enumerate(TESTS)])
@@ -231,22 +340,21 @@ def test_each_sample_gives_its_expected_result(case):
     assert comparable(run_pipeline(PIPELINE['pipeline'], case['sample'])) == case['result']
 
 
-def test_samples_cover_python_node_and_the_check_records():
+def test_samples_cover_python_node_the_companion_and_the_check_records():
     samples = [json.loads(case['sample']) for case in TESTS]
-    python = [s for s in samples if isinstance(s.get('level'), str) and 'name' in s]
+    python = [s for s in samples if isinstance(s.get('level'), str) and s.get('name') == 'livekit.agents']
+    companion = [s for s in samples if s.get('name') == 'livekit.plugins.datadog']
     node = [s for s in samples if isinstance(s.get('level'), int) and 'msg' in s]
-    assert len(python) >= 3 and len(node) >= 4
+    assert len(python) >= 5 and len(node) >= 6
     assert {s['level'] for s in node} >= {30, 40, 50}
     assert any('jobId' in s for s in node) and any('jobID' in s for s in node)
+    assert {s['livekit.event'] for s in companion} >= {'llm_request', 'conversation'}
     assert any(s.get('livekit.event') == 'conversation.short' and 'trace_id' in s for s in samples)
 
 
-def test_both_languages_end_with_the_same_job_id_attribute():
-    results = [run_pipeline(PIPELINE['pipeline'], case['sample'])['custom'] for case in TESTS]
-    for result in results:
-        assert not {'jobId', 'jobID'} & set(result)
-    job_ids = {r['job_id'] for r in results if 'job_id' in r}
-    assert {'AJ_node1234abcd', 'AJ_49b9c7b9bb69'} <= job_ids
+def test_both_languages_and_the_records_end_with_the_same_job_id_attribute():
+    job_ids = {log['custom'].get('livekit', {}).get('job_id') for log in results()}
+    assert {'AJ_node1234abcd', 'AJ_49b9c7b9bb69', 'AJ_SU8S896NxfEj', 'AJ_test02text', 'AJ_a50424ee1723'} <= job_ids
 
 
 def test_pino_levels_become_datadog_statuses():
@@ -258,11 +366,30 @@ def test_pino_levels_become_datadog_statuses():
     assert statuses == {10: 'debug', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'emergency'}
 
 
-def test_the_short_conversation_record_links_to_its_trace():
+def test_the_short_conversation_record_links_to_its_trace_and_service():
     record = next(case for case in TESTS if '"conversation.short"' in case['sample'])
     log = run_pipeline(PIPELINE['pipeline'], record['sample'])
     assert log['trace_id'] == json.loads(record['sample'])['trace_id']
+    assert log['service'] == json.loads(record['sample'])['service']
     assert log['message'].startswith('LiveKit conversation below')
+
+
+def test_the_record_the_check_sends_ends_under_the_facet_paths():
+    """`Conversations.short_record`, as sent (flat names), lands on the facets of the dashboard's list."""
+    from datadog_checks.livekit.conversations import Conversation, Conversations, Ended
+
+    conversations = Conversations(min_turns=3, idle_timeout=600.0, max_open=10)
+    conversation = Conversation('AJ_1', 'python', 1795546180.0)
+    conversation.room, conversation.agent_name, conversation.trace_id = 'call-1', 'support', '4bf92f3577b34da6a3ce929d0e0e4736'
+    record = conversations.short_record(Ended(conversation, 'error', 1, 14.5, 1795546194.5, 0))
+    record['timestamp'] = int(record['timestamp'] * 1000)  # what `send_log` does with a time in seconds
+    log = run_pipeline(PIPELINE['pipeline'], json.dumps(record))
+    assert log['custom']['livekit'] == {
+        'event': 'conversation.short', 'job_id': 'AJ_1', 'room': 'call-1', 'agent_name': 'support', 'turns': 1,
+        'min_turns': 3, 'close_reason': 'error',
+    }  # fmt: skip
+    assert log['trace_id'] == record['trace_id'] and log['timestamp'] == record['timestamp']
+    assert log['message'] == 'LiveKit conversation below 3 turns'
 
 
 def test_the_interpreter_refuses_what_it_does_not_know():
@@ -271,14 +398,18 @@ def test_the_interpreter_refuses_what_it_does_not_know():
         run_pipeline(unknown, '{"message": "x"}')
 
 
-def test_the_api_spec_is_the_shared_one():
+def test_the_api_spec_is_the_vendored_one():
+    assert SPEC.is_relative_to(REPO) and SPEC.is_file()
     assert 'LogsPipeline' in load_spec(str(SPEC))['components']['schemas']
 
 
 def test_python_samples_are_real_lines():
-    """Samples are lines LiveKit really wrote: the verified lines of the references or the captured fixtures."""
-    sources = [p.read_text(encoding='utf-8') for p in (REPO.parent / 'shared' / 'reference').glob('*.md')]
-    sources += [p.read_text(encoding='utf-8') for p in (REPO / 'livekit' / 'tests' / 'fixtures' / 'logs').glob('*.jsonl')]
+    """Samples in LiveKit's Python format are lines LiveKit or the companion really wrote: the captured
+    fixtures, or `reference_lines.jsonl` (lines kept from a named source, see the fixtures' README)."""
+    files = sorted(LOG_FIXTURES.glob('*.jsonl'))
+    assert LOG_FIXTURES / 'reference_lines.jsonl' in files
+    assert all(path.resolve().is_relative_to(REPO) for path in files)
+    lines = {line for path in files for line in path.read_text(encoding='utf-8').splitlines()}
     for case in TESTS:
         if isinstance(json.loads(case['sample']).get('level'), str):
-            assert any(case['sample'] in text for text in sources), case['sample'][:80]
+            assert case['sample'] in lines, case['sample'][:80]

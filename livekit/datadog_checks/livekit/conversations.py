@@ -259,7 +259,12 @@ class Conversations:
                 self.end(conversation, IDLE_TIMEOUT)
 
     def short_record(self, ended):
-        """The `send_log` record of a conversation that ended below `min_turns` (no text, no PII)."""
+        """The `send_log` record of a conversation that ended below `min_turns` (no text, no PII).
+
+        Flat keys, named as on the agents' own lines: the `livekit` log pipeline moves `job_id`, `room`,
+        `agent_name`, `turns`, `min_turns` and `close_reason` under `livekit.`, where `livekit.event`
+        already is (Datadog reads a key with dots as the nested path).
+        """
         conversation = ended.conversation
         record = {
             'message': f'LiveKit conversation below {self.min_turns} turns',
