@@ -115,7 +115,7 @@ def write_file(path, framing, count, rng, good_lines):
 
 
 def read_file(path):
-    from datadog_checks.livekit.logs.tailer import LogTailer
+    from datadog_checks.livekit.logs.tailer import LogTailer, TailerOptions
 
     delivered = hashlib.blake2b()
     good = runs = 0
@@ -124,7 +124,7 @@ def read_file(path):
     state = None
     while True:
         runs += 1
-        tailer = LogTailer([path], start_position='beginning', max_bytes_per_run=MAX_BYTES_PER_RUN)
+        tailer = LogTailer([path], TailerOptions(start_position='beginning', max_bytes_per_run=MAX_BYTES_PER_RUN))
         tailer.restore(state)
         for batch in tailer.poll():
             for payload in batch.lines:

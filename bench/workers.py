@@ -37,11 +37,12 @@ def naive_orjson(path):
     return {'lines': lines, 'bytes': bytes_read}
 
 
-def _tailer(path, max_bytes_per_run, log_format='auto'):
-    from datadog_checks.livekit.logs.tailer import LogTailer
+def _tailer(path, max_bytes_per_run, state=None):
+    """A tailer of `path` from its beginning, restored from `state` (None: the very first run)."""
+    from datadog_checks.livekit.logs.tailer import LogTailer, TailerOptions
 
-    tailer = LogTailer([path], log_format=log_format, start_position='beginning', max_bytes_per_run=max_bytes_per_run)
-    tailer.restore(None)
+    tailer = LogTailer([path], TailerOptions(start_position='beginning', max_bytes_per_run=max_bytes_per_run))
+    tailer.restore(state)
     return tailer
 
 
@@ -116,14 +117,11 @@ def full(path, max_bytes_per_run):
 def burst(path, max_bytes_per_run):
     """A backlog of several runs, with the Agent restarting the check between every two runs: each run
     is a new tailer restored from the state the previous one saved (as JSON, as in the persistent cache)."""
-    from datadog_checks.livekit.logs.tailer import LogTailer
-
     state = None
     lines = bytes_read = runs = most = 0
     while True:
         runs += 1
-        t = LogTailer([path], start_position='beginning', max_bytes_per_run=max_bytes_per_run)
-        t.restore(state)
+        t = _tailer(path, max_bytes_per_run, state)
         for batch in t.poll():
             lines += len(batch.lines)
         bytes_read += t.stats.bytes_read

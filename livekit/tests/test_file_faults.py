@@ -15,7 +15,7 @@ import warnings
 
 import pytest
 
-from datadog_checks.livekit.logs.tailer import LogTailer
+from datadog_checks.livekit.logs.tailer import LogTailer, TailerOptions
 
 NOBODY = 65534
 
@@ -29,9 +29,9 @@ def write(path, *ns):
         f.write(b''.join(good(n) + b'\n' for n in ns))
 
 
-def tailer_for(*patterns, **kwargs):
-    kwargs.setdefault('start_position', 'beginning')
-    tailer = LogTailer([str(p) for p in patterns], **kwargs)
+def tailer_for(*patterns, **options):
+    options.setdefault('start_position', 'beginning')
+    tailer = LogTailer([str(p) for p in patterns], TailerOptions(**options))
     tailer.restore(None)
     return tailer
 
@@ -148,8 +148,7 @@ def test_a_file_deleted_while_being_read_is_read_to_its_end(tmp_path):
     path = tmp_path / 'a.log'
     write(path, *range(20000))  # several batches
     write(tmp_path / 'b.log', -1)
-    tailer = tailer_for(tmp_path / '*.log')
-    tailer.read_block_bytes = 64 * 1024
+    tailer = tailer_for(tmp_path / '*.log', read_block_bytes=64 * 1024)
     got = []
     for batch in tailer.poll():
         got.extend(batch.lines)
@@ -194,8 +193,7 @@ def test_a_pattern_matching_thousands_of_files(tmp_path):
 def test_more_files_than_the_limit(tmp_path):
     for n in range(30):
         write(tmp_path / 'agent-{:02d}.log'.format(n), n)
-    tailer = tailer_for(tmp_path / '*.log')
-    tailer.max_files = 20
+    tailer = tailer_for(tmp_path / '*.log', max_files=20)
     assert len(poll(tailer)) == 20
     assert tailer.errors == [(str(tmp_path / '*.log'), 'matches more than 20 files; the others are not read')]
 

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from datadog_checks.livekit.logs.framing import Framer, detect_format, parse_cri, parse_docker
-from datadog_checks.livekit.logs.tailer import LogTailer
+from datadog_checks.livekit.logs.tailer import LogTailer, TailerOptions
 
 PY_LINE = (
     b'{"message": "LLM metrics", "level": "INFO", "name": "livekit.agents", "model_name": "gemini-2.0-flash", '
@@ -304,8 +304,8 @@ def test_fuzz_framing_through_the_tailer(tmp_path_factory, fmt, items, budget, u
 
     state, got, rejected = None, [], {}
     for _ in range(len(data) // 1000 + 10):
-        tailer = LogTailer([str(path)], start_position='beginning', max_bytes_per_run=budget)
-        tailer.max_line_bytes = MAX_LINE
+        options = TailerOptions(start_position='beginning', max_bytes_per_run=budget, max_line_bytes=MAX_LINE)
+        tailer = LogTailer([str(path)], options)
         tailer.restore(state)
         for batch in tailer.poll():
             got.extend(batch.lines)

@@ -11,7 +11,7 @@ import tracemalloc
 
 import pytest
 
-from datadog_checks.livekit.logs.tailer import LineBatch, LogTailer
+from datadog_checks.livekit.logs.tailer import LineBatch, LogTailer, TailerOptions
 
 LINE = (
     '{{"message": "LLM metrics", "level": "INFO", "name": "livekit.agents", "model_name": "gemini-2.0-flash", '
@@ -33,9 +33,9 @@ def append(path, items, end=b'\n'):
         f.write(b''.join(item + end for item in items))
 
 
-def new_tailer(pattern, state=None, first=False, **kwargs):
-    kwargs.setdefault('start_position', 'beginning')
-    tailer = LogTailer([str(pattern)], **kwargs)
+def new_tailer(pattern, state=None, first=False, **options):
+    options.setdefault('start_position', 'beginning')
+    tailer = LogTailer([str(pattern)], TailerOptions(**options))
     tailer.restore(None if first else json.loads(json.dumps(state or tailer.dump_state())))
     return tailer
 
@@ -46,10 +46,10 @@ def poll(tailer):
     return [item for batch in batches for item in batch.lines]
 
 
-def restart(tailer, **kwargs):
+def restart(tailer, **options):
     """A new tailer from the saved state, as after an Agent restart."""
-    other = LogTailer(tailer.patterns, max_bytes_per_run=tailer.max_bytes_per_run, **kwargs)
-    other.rotated_idle_seconds = tailer.rotated_idle_seconds
+    kept = {name: getattr(tailer.options, name) for name in ('max_bytes_per_run', 'rotated_idle_seconds')}
+    other = LogTailer(tailer.patterns, TailerOptions(**kept, **options))
     other.restore(json.loads(json.dumps(tailer.dump_state())))
     return other
 
@@ -100,8 +100,7 @@ class TestState:
 
     def test_state_covers_exactly_the_batches_yielded(self, log):
         append(log, lines(0, 3000))
-        tailer = new_tailer(log, first=True)
-        tailer.read_block_bytes = 64 * 1024
+        tailer = new_tailer(log, first=True, read_block_bytes=64 * 1024)
         batches = tailer.poll()
         first = next(batches)
         state = tailer.dump_state()
@@ -123,7 +122,7 @@ class TestState:
     )
     def test_a_corrupt_or_foreign_state_reads_from_the_end(self, log, state, caplog):
         append(log, lines(0, 5))
-        tailer = LogTailer([str(log)], start_position='beginning')
+        tailer = LogTailer([str(log)], TailerOptions(start_position='beginning'))
         with caplog.at_level(logging.WARNING):
             tailer.restore(state)
         assert 'Discarding the saved agent log offsets' in caplog.text
@@ -197,8 +196,7 @@ class TestRotation:
         assert tailer.stats.bytes_read < 64 * 1024
 
     def test_a_rotated_file_left_idle_gives_its_last_partial_line(self, tmp_path, log):
-        tailer = new_tailer(tmp_path / '*.log', first=True)
-        tailer.rotated_idle_seconds = 0
+        tailer = new_tailer(tmp_path / '*.log', first=True, rotated_idle_seconds=0)
         append(log, lines(0, 2))
         append(log, [b'{"message": "cut"'], end=b'')
         assert poll(tailer) == lines(0, 2)
@@ -209,9 +207,10 @@ class TestRotation:
         assert poll(tailer) == [] and tailer.errors == []
 
     def test_a_cri_line_cut_by_rotation_is_delivered_when_its_file_is_left(self, tmp_path, log):
-        tailer = new_tailer(tmp_path / '*.log', first=True)
-        tailer.rotated_idle_seconds = 0
-        append(log, [b'2026-11-24T18:49:41.1Z stderr P {"message": "cut ', b'2026-11-24T18:49:41.2Z stdout F ' + line(0)])
+        tailer = new_tailer(tmp_path / '*.log', first=True, rotated_idle_seconds=0)
+        append(
+            log, [b'2026-11-24T18:49:41.1Z stderr P {"message": "cut ', b'2026-11-24T18:49:41.2Z stdout F ' + line(0)]
+        )
         assert poll(tailer) == [line(0)]
         os.rename(log, tmp_path / 'agent.log.1')  # the runtime never wrote the F: no loss, no growth
         append(log, [b'2026-11-24T18:49:42.1Z stderr F ' + line(1)])
@@ -256,7 +255,7 @@ class TestLimits:
         append(log, lines(0, 20000))
         tailer = new_tailer(log, first=True)
         sizes = [sum(map(len, batch.lines)) for batch in tailer.poll()]
-        assert len(sizes) > 1 and max(sizes) <= tailer.read_block_bytes
+        assert len(sizes) > 1 and max(sizes) <= tailer.options.read_block_bytes
 
     def test_a_50_mb_line_is_skipped_and_counted_without_holding_it(self, log):
         append(log, [line(0), b'{"message": "' + b'x' * (50 * 1024 * 1024) + b'"}', line(1)])

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, multiple, rule
 
-from datadog_checks.livekit.logs.tailer import LogTailer
+from datadog_checks.livekit.logs.tailer import LogTailer, TailerOptions
 
 MAX_LINE = 200
 PART_BYTES = 64  # Docker and CRI writers cut a line into parts of at most this many bytes
@@ -191,12 +191,15 @@ class TailerMachine(RuleBasedStateMachine):
         return '2026-11-24T18:{:02d}:{:02d}.{:09d}Z'.format(self.clock // 60 % 60, self.clock % 60, self.clock)
 
     def new_tailer(self, state):
-        tailer = LogTailer(
-            [self.pattern], log_format='auto', start_position=self.start_position, max_bytes_per_run=self.budget
+        options = TailerOptions(
+            log_format='auto',
+            start_position=self.start_position,
+            max_bytes_per_run=self.budget,
+            max_line_bytes=MAX_LINE,
+            read_block_bytes=self.block,
+            rotated_idle_seconds=0,  # the model's writers never write to a file once rotated
         )
-        tailer.max_line_bytes = MAX_LINE
-        tailer.read_block_bytes = self.block
-        tailer.rotated_idle_seconds = 0  # the model's writers never write to a file once rotated
+        tailer = LogTailer([self.pattern], options)
         tailer.restore(None if state is None else json.loads(json.dumps(state)))
         return tailer
 

@@ -14,7 +14,7 @@ from datadog_checks.base import AgentCheck
 from datadog_checks.base.utils.serialization import from_json, to_json
 
 from .pipeline import LogPipeline
-from .tailer import LogTailer
+from .tailer import LogTailer, TailerOptions
 
 STATE_KEY = 'log_state'
 SERVICE_CHECK = 'logs.can_read'
@@ -25,13 +25,12 @@ class LogsSource:
     def __init__(self, check, config):
         self.check = check
         self.tags = list(config.tags or ())
-        self.tailer = LogTailer(
-            list(config.log_paths),
+        options = TailerOptions(
             log_format=config.log_format,
             start_position=config.start_position,
             max_bytes_per_run=config.max_bytes_per_run,
-            log=check.log,
         )
+        self.tailer = LogTailer(list(config.log_paths), options, log=check.log)
         self.pipeline = LogPipeline(
             min_conversation_turns=config.min_conversation_turns,
             conversation_idle_timeout=config.conversation_idle_timeout,
