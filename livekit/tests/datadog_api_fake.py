@@ -27,6 +27,8 @@ class FakeDatadog:
         self.monitors = {}
         self.tag_configurations = {}
         self.requests = []
+        # (method, path, JSON body or None) of every request, in the order of `requests`
+        self.bodies = []
         # (method, path regex, name or None) -> (status, body): the next matching calls fail that way.
         self.failures = []
         self._ids = itertools.count(1001)
@@ -45,6 +47,15 @@ class FakeDatadog:
     def fail(self, method, path_pattern, status, errors, name=None):
         self.failures.append((method, re.compile(path_pattern), name, status, {'errors': errors}))
 
+    def tag_configuration_writes(self):
+        """{metric: (method, attributes)} of the POSTs and PATCHes to /api/v2/metrics/<metric>/tags."""
+        found = {}
+        for method, path, body in self.bodies:
+            match = re.fullmatch(r'/api/v2/metrics/([\w.]+)/tags', path)
+            if match and method in ('POST', 'PATCH'):
+                found[match.group(1)] = (method, body['data']['attributes'])
+        return found
+
     def writes(self):
         return [(m, p) for m, p, _, _ in self.requests if m in ('POST', 'PUT', 'PATCH', 'DELETE') and 'validate' not in p]
 
@@ -52,6 +63,7 @@ class FakeDatadog:
 
     def handle(self, method, path, query, headers, body):
         self.requests.append((method, path, query, {k.lower(): v for k, v in headers.items()}))
+        self.bodies.append((method, path, body))
         api_key, app_key = headers.get('DD-API-KEY'), headers.get('DD-APPLICATION-KEY')
         if not api_key or not app_key:
             return 401, {'errors': ['Unauthorized']}
@@ -158,12 +170,16 @@ class FakeDatadog:
     def create_tags(self, query, body, metric):
         if metric in self.tag_configurations:
             return 409, {'errors': ['Tag configuration already exists']}
+        if body['data'].get('id') != metric or body['data'].get('type') != 'manage_tags':
+            return 400, {'errors': ['data.id must be the metric name and data.type manage_tags']}
         self.tag_configurations[metric] = dict(body['data']['attributes'])
         return 201, self._tag_response(metric)
 
     def update_tags(self, query, body, metric):
         if metric not in self.tag_configurations:
             return 404, {'errors': ['Tag configuration not found']}
+        if 'metric_type' in body['data']['attributes']:
+            return 400, {'errors': ['metric_type cannot be updated']}
         self.tag_configurations[metric].update(body['data']['attributes'])
         return 200, self._tag_response(metric)
 

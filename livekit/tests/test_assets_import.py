@@ -16,6 +16,7 @@ import pytest
 
 from datadog_checks.livekit.cli.assets import AssetBundle, assets_root, register_cli
 from datadog_checks.livekit.cli.importer import Importer, api_configuration, contains, normalize_site
+from datadog_checks.livekit.cli.plan import build_plan
 
 from .datadog_api_fake import API_KEY, APP_KEY, FakeDatadog
 
@@ -26,6 +27,8 @@ SPEC = REPO / 'vendor' / 'datadog-api' / 'v1-openapi.yaml'
 BUNDLE = AssetBundle(assets_root())
 MONITOR_NAMES = sorted(asset['definition']['name'] for _, asset in BUNDLE.monitors)
 DISTRIBUTIONS = sorted(m for m, d in BUNDLE.metrics.items() if d.startswith('Distribution:'))
+PLAN = build_plan(BUNDLE, enable_percentiles=True)
+PLANNED_TAGS = {c['metric']: c['tags'] for c in PLAN['metric_tag_configurations']}
 
 
 def run_cli(argv, capsys, **env):
@@ -129,6 +132,11 @@ def test_import_against_prism_uses_the_real_paths_and_methods(prism, capsys):
     # Prism checked every request (auth, parameters, monitor bodies) against the spec: all passed.
     assert prism.validations() == ['passed'] * len(requests)
     assert len(outcome_lines(out, 'created')) == 1 + len(MONITOR_NAMES)
+    # What was created is what `assets plan` names: one POST per planned dashboard and monitor.
+    assert requests.count(('POST', '/api/v1/dashboard')) == len(PLAN['dashboards'])
+    assert requests.count(('POST', '/api/v1/monitor')) == len(PLAN['monitors'])
+    created = {line.split('"')[1] for line in outcome_lines(out, 'created')}
+    assert created == set(PLAN['dashboards']) | set(PLAN['monitors'])
 
 
 def test_prism_answers_401_without_keys_and_every_asset_reports_it(prism):
@@ -290,26 +298,69 @@ def test_monitor_listing_asks_for_our_tag(fake, capsys):
     assert listing and listing[0]['monitor_tags'] == ['integration:livekit']
 
 
-def test_enable_percentiles_turns_them_on_for_every_distribution_once(fake, capsys):
+def test_enable_percentiles_applies_exactly_the_plan_once(fake, capsys):
+    # An older configuration of a planned metric (other tags, no percentiles) and one left by the old
+    # `--enable-percentiles` on a metric that no asset reads at a percentile (every tag queryable).
     fake.tag_configurations['livekit.llm.ttft'] = {'metric_type': 'distribution', 'tags': ['model'], 'include_percentiles': False}
+    stray = next(m for m in DISTRIBUTIONS if m not in PLANNED_TAGS)
+    fake.tag_configurations[stray] = {
+        'metric_type': 'distribution',
+        'tags': [],
+        'exclude_tags_mode': True,
+        'include_percentiles': True,
+    }
 
     status, out = import_into(fake, capsys, '--monitors', '--enable-percentiles')
 
     assert status == 0, out
-    assert sorted(fake.tag_configurations) == DISTRIBUTIONS
-    for metric, configuration in fake.tag_configurations.items():
-        assert configuration['include_percentiles'] is True, metric
-    # An existing configuration keeps its tags; a new one excludes no tag (every tag stays queryable).
-    assert fake.tag_configurations['livekit.llm.ttft']['tags'] == ['model']
-    created = fake.tag_configurations['livekit.tts.ttfb']
-    assert created['exclude_tags_mode'] is True and created['tags'] == [] and created['metric_type'] == 'distribution'
-    assert 'percentiles "livekit.llm.ttft": updated' in out
+    # The requests: one POST or PATCH per planned metric, with the plan's tags and nothing else.
+    writes = fake.tag_configuration_writes()
+    assert sorted(writes) == sorted(PLANNED_TAGS)
+    for metric, (method, attributes) in writes.items():
+        assert method == ('PATCH' if metric == 'livekit.llm.ttft' else 'POST'), metric
+        assert attributes['tags'] == PLANNED_TAGS[metric], metric
+        assert attributes['include_percentiles'] is True and attributes['exclude_tags_mode'] is False, metric
+        if method == 'POST':
+            assert attributes['metric_type'] == 'distribution', metric
+    # What Datadog then holds: the plan, and the stray configuration untouched but reported.
+    for metric, tags in PLANNED_TAGS.items():
+        configuration = fake.tag_configurations[metric]
+        assert sorted(configuration['tags']) == tags and configuration['include_percentiles'] is True, metric
+        assert configuration['metric_type'] == 'distribution' and not configuration.get('exclude_tags_mode'), metric
+    assert sorted(fake.tag_configurations) == sorted([*PLANNED_TAGS, stray])
+    assert fake.tag_configurations[stray]['include_percentiles'] is True
+    assert 'percentiles "{}": still on, but no widget or monitor reads it at a percentile'.format(stray) in out
+    assert 'percentiles "livekit.llm.ttft": updated (queryable tags: {})'.format(
+        ', '.join(PLANNED_TAGS['livekit.llm.ttft'])
+    ) in out
 
+    writes_before = len(fake.writes())
     status, again = import_into(fake, capsys, '--monitors', '--enable-percentiles')
     assert status == 0
-    assert len([line for line in again.splitlines() if line.startswith('percentiles') and line.endswith('unchanged')]) == len(
-        DISTRIBUTIONS
-    )
+    assert len(fake.writes()) == writes_before
+    unchanged = [line for line in again.splitlines() if line.startswith('percentiles') and line.endswith('unchanged')]
+    assert len(unchanged) == len(PLANNED_TAGS)
+
+
+def test_enable_percentiles_dry_run_names_the_plan_and_writes_nothing(fake, capsys):
+    status, out = import_into(fake, capsys, '--monitors', '--enable-percentiles', '--dry-run')
+
+    assert status == 0, out
+    assert fake.writes() == [] and fake.tag_configurations == {}
+    lines = [line for line in out.splitlines() if line.startswith('percentiles')]
+    assert lines == [
+        'percentiles "{}": would be created (queryable tags: {})'.format(metric, ', '.join(tags) or 'none')
+        for metric, tags in PLANNED_TAGS.items()
+    ]
+
+
+def test_import_creates_what_the_plan_names(fake, capsys):
+    status, out = import_into(fake, capsys)
+
+    assert status == 0, out
+    assert [d['title'] for d in fake.dashboards.values()] == PLAN['dashboards']
+    assert sorted(m['name'] for m in fake.monitors.values()) == sorted(PLAN['monitors'])
+    assert fake.tag_configurations == {}  # no percentiles without --enable-percentiles
 
 
 # --- Site and comparison helpers -------------------------------------------------------------------

@@ -4,13 +4,18 @@
 """The server, agent worker and SIP scrapers against their fixtures, served by a real local HTTP server.
 
 What each test expects is derived from the fixture files with prometheus_client's own parser and
-the documented rules (name map, `.count` for counters, distributions for histograms, dropped and
-renamed labels summed), never from the check's output.
+the documented rules (name map, `.count` for counters, distributions without bound tags for
+histograms, labels kept per family or opted in, the others dropped and summed, reserved ones
+renamed), never from the check's output.
 """
 
 import csv
+import json
+import math
+import re
 from collections import defaultdict
 from pathlib import Path
+from typing import get_args
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -18,7 +23,14 @@ from prometheus_client.parser import text_string_to_metric_families
 from datadog_checks.base.constants import ServiceCheck
 from datadog_checks.dev.utils import assert_service_checks, get_metadata_metrics
 from datadog_checks.livekit import LiveKitCheck
-from datadog_checks.livekit.openmetrics.metrics import AGENT_METRICS, SERVER_METRICS, SIP_METRICS
+from datadog_checks.livekit.config_models.instance import InstanceConfig
+from datadog_checks.livekit.openmetrics.metrics import (
+    AGENT_METRICS,
+    DEFAULT_LABELS,
+    OPT_IN_LABELS,
+    SERVER_METRICS,
+    SIP_METRICS,
+)
 
 from . import http_servers
 
@@ -59,15 +71,19 @@ def service_label(family):
 
 def expected(fixture, metric_map, namespace, endpoint, kept=()):
     """({(name, type, tags): value}, {(name, tags): [(lower, upper, count), ...]}) from the fixture."""
-    dropped = {'pid', 'country', 'to'} - set(kept)
+    return expected_from_text((FIXTURES / fixture).read_text(), metric_map, namespace, endpoint, kept)
+
+
+def expected_from_text(text, metric_map, namespace, endpoint, kept=()):
     scalars = defaultdict(float)
     cumulative = defaultdict(lambda: defaultdict(float))
-    for family in text_string_to_metric_families((FIXTURES / fixture).read_text()):
+    for family in text_string_to_metric_families(text):
         if family.name not in metric_map:
             continue
         name = '{}.{}'.format(namespace, metric_map[family.name])
+        tag_labels = {'le', *kept, *DEFAULT_LABELS.get(family.name, ())}
         for sample in family.samples:
-            labels = {k: v for k, v in sample.labels.items() if k not in dropped}
+            labels = {k: v for k, v in sample.labels.items() if k in tag_labels}
             if 'service' in labels:
                 labels[service_label(family.name)] = labels.pop('service')
             le = labels.pop('le', None)
@@ -103,9 +119,10 @@ def assert_source(aggregator, base_url, source, kept=()):
     submitted = defaultdict(list)
     for name in {key[0] for key in buckets}:
         for bucket in aggregator.histogram_bucket(name):
-            assert bucket.monotonic is True
-            tags = frozenset(t for t in bucket.tags if not t.startswith(('upper_bound:', 'lower_bound:')))
-            submitted[(name, tags)].append((bucket.lower_bound, bucket.upper_bound, bucket.value))
+            # Prometheus' cumulative buckets: the Agent diffs each bucket, told apart by its bounds
+            assert bucket.monotonic is True and bucket.multiple_buckets is True
+            assert not [t for t in bucket.tags if t.startswith(('upper_bound:', 'lower_bound:'))], bucket
+            submitted[(name, frozenset(bucket.tags))].append((bucket.lower_bound, bucket.upper_bound, bucket.value))
     assert {key: sorted(value) for key, value in submitted.items()} == {
         key: sorted(value) for key, value in buckets.items()
     }
@@ -153,12 +170,12 @@ def test_total_suffix_is_read_as_prometheus_parses_it(dd_run_check, aggregator, 
 
 
 def test_reserved_service_label_is_renamed(dd_run_check, aggregator, fixture_server):
-    run(dd_run_check, fixture_server, {'server': 'server.txt'})
+    run(dd_run_check, fixture_server, {'server': 'server.txt'}, high_cardinality_labels=['service'])
 
     for name in ('livekit.server.twirp.requests.count', 'livekit.server.psrpc.errors.count'):
         for metric in aggregator.metrics(name):
             assert not [t for t in metric.tags if t.startswith('service:')]
-    aggregator.assert_metric_has_tag('livekit.server.twirp.requests.count', 'twirp_service:RoomService', count=2)
+    aggregator.assert_metric_has_tag('livekit.server.twirp.requests.count', 'twirp_service:RoomService', count=1)
     aggregator.assert_metric_has_tag(
         'livekit.server.twirp.requests.count', 'twirp_service:AgentDispatchService', count=1
     )
@@ -167,32 +184,37 @@ def test_reserved_service_label_is_renamed(dd_run_check, aggregator, fixture_ser
     assert {'twirp_service:RoomService', 'twirp_service:AgentDispatchService'} <= latency_tags
 
 
-def test_high_cardinality_labels_are_dropped_and_summed_by_default(dd_run_check, aggregator, fixture_server):
+def test_labels_no_asset_reads_are_dropped_and_summed_by_default(dd_run_check, aggregator, fixture_server):
     run(dd_run_check, fixture_server, {'server': 'server.txt', 'sip': 'sip.txt', 'agent': 'worker_multiproc.txt'})
 
+    dropped = ('country', 'pid', 'to', 'node_id', 'node_type', 'nodename', 'direction', 'transmission', 'kind')
     for name in aggregator.metric_names:
         for metric in aggregator.metrics(name):
-            assert not [t for t in metric.tags if t.split(':')[0] in ('country', 'pid', 'to')], (name, metric.tags)
-    # 120000 (US) + 30000 (DE) incoming initial packets, one context
+            assert not [t for t in metric.tags if t.split(':')[0] in dropped], (name, metric.tags)
+    # every packet of the node in one context: incoming, outgoing, initial, retransmitted, US, DE
+    packets = sum(
+        sample.value
+        for family in text_string_to_metric_families((FIXTURES / 'server.txt').read_text())
+        if family.name == 'livekit_packet'
+        for sample in family.samples
+    )
     aggregator.assert_metric(
         'livekit.server.packets.count',
-        value=150000,
+        value=packets,
         count=1,
-        tags=['node_id:ND_7fQ2kTz9LmWc', 'node_type:SERVER', 'direction:incoming', 'transmission:initial']
-        + INSTANCE_TAGS
-        + ['endpoint:{}/server.txt'.format(fixture_server)],
+        tags=INSTANCE_TAGS + ['endpoint:{}/server.txt'.format(fixture_server)],
     )
-    # 4 + 2 active inbound calls over two remote hosts
+    # 4 + 2 active inbound calls over two remote hosts; `dir` stays (Active calls by direction)
     aggregator.assert_metric(
         'livekit.sip.calls.active',
         value=6,
         count=1,
-        tags=['node_id:NE_Qm4xS8rTz2Lp', 'dir:in', *INSTANCE_TAGS, 'endpoint:{}/sip.txt'.format(fixture_server)],
+        tags=['dir:in', *INSTANCE_TAGS, 'endpoint:{}/sip.txt'.format(fixture_server)],
     )
 
 
-def test_high_cardinality_labels_are_kept_when_listed(dd_run_check, aggregator, fixture_server):
-    kept = ['country', 'pid', 'to']
+def test_labels_are_kept_when_listed(dd_run_check, aggregator, fixture_server):
+    kept = list(OPT_IN_LABELS)
     run(
         dd_run_check,
         fixture_server,
@@ -204,8 +226,24 @@ def test_high_cardinality_labels_are_kept_when_listed(dd_run_check, aggregator, 
         assert_source(aggregator, fixture_server, source, kept=kept)
     aggregator.assert_all_metrics_covered()
     aggregator.assert_metric_has_tag('livekit.server.packets.count', 'country:DE', count=2)
+    aggregator.assert_metric_has_tag('livekit.server.packets.count', 'node_id:ND_7fQ2kTz9LmWc', count=6)
     aggregator.assert_metric_has_tag('livekit.sip.calls.active', 'to:pbx-b.example.net', count=1)
     aggregator.assert_metric_has_tag_prefix('livekit.agent.worker.load', 'pid:', count=1)
+
+
+def test_every_label_of_the_fixtures_is_kept_by_default_or_can_be_opted_in():
+    """A label no asset reads is dropped, so it must be listed in `high_cardinality_labels`' enum."""
+    for _, fixture, metric_map in SOURCES.values():
+        for family in text_string_to_metric_families((FIXTURES / fixture).read_text()):
+            if family.name in metric_map:
+                for sample in family.samples:
+                    assert set(sample.labels) - {'le'} <= set(OPT_IN_LABELS), (family.name, sample.labels)
+    for family, labels in DEFAULT_LABELS.items():
+        assert family in {**SERVER_METRICS, **SIP_METRICS, **AGENT_METRICS}, family
+        assert set(labels) <= set(OPT_IN_LABELS), family
+    # and the option accepts exactly those (spec.yaml -> config model)
+    option = InstanceConfig.model_fields['high_cardinality_labels'].annotation
+    assert set(get_args(get_args(get_args(option)[0])[0])) == set(OPT_IN_LABELS)
 
 
 @pytest.mark.parametrize('fixture', ['worker_single.txt', 'worker_multiproc.txt', 'worker_jobs_multiproc.txt'])
@@ -283,3 +321,245 @@ def test_bad_config_names_the_option(dd_run_check, aggregator, instance, option,
     assert expected in str(raised.value)
     # nothing was scraped with a configuration that did not validate
     assert not aggregator.metric_names and not aggregator._service_checks
+
+
+# --- Histograms: distributions without bound tags, counted right by the Agent ---------------------
+
+
+def grown(text):
+    """The same exposition after more observations: bucket `le` gains C(le) (non-decreasing in le)."""
+
+    def more(le):
+        return 7 if le == '+Inf' else min(int(math.log10(float(le) + 1) * 3), 6)
+
+    histograms = set(re.findall(r'^(\w+)_bucket\{', text, re.M))
+    lines = []
+    for line in text.splitlines():
+        bucket = re.match(r'(\w+)_bucket\{(.*le="([^"]+)".*)\} (\S+)$', line)
+        count = re.match(r'(\w+)_count(\{.*\})? (\S+)$', line)
+        if bucket:
+            line = '{}_bucket{{{}}} {}'.format(bucket[1], bucket[2], float(bucket[4]) + more(bucket[3]))
+        elif count and count[1] in histograms:
+            line = '{}_count{} {}'.format(count[1], count[2] or '', float(count[3]) + more('+Inf'))
+        lines.append(line)
+    return '\n'.join(lines) + '\n'
+
+
+def agent_sketch_inserts(runs, by_bounds=True):
+    """What the Agent's check sampler inserts into its sketches on the last run.
+
+    A monotonic bucket is diffed against the previous value of its key: name, host and tags, plus the
+    bounds when it came through `submit_histogram_bucket_multi` (`by_bounds=False`: an Agent without it).
+    A new key counts only with `flush_first_value`; a decrease is a reset.
+    """
+    last = {}
+    inserted = defaultdict(float)
+    for run in runs:
+        inserted.clear()
+        for b in run:
+            key = (b.name, b.hostname, frozenset(b.tags)) + ((b.lower_bound, b.upper_bound) if by_bounds else ())
+            if key in last:
+                delta = b.value - last[key] if b.value >= last[key] else b.value
+            else:
+                delta = b.value if b.flush_first_value else 0
+            last[key] = b.value
+            if delta:
+                inserted[(b.name, frozenset(b.tags), b.lower_bound, b.upper_bound)] += delta
+    return dict(inserted)
+
+
+def test_bucket_counts_are_the_deltas_of_prometheus_buckets_over_two_scrapes(dd_run_check, aggregator):
+    first = {source: (FIXTURES / fixture).read_text() for source, (_, fixture, _) in SOURCES.items()}
+    second = {source: grown(text) for source, text in first.items()}
+    routes = {'/' + source: http_servers.static(text) for source, text in first.items()}
+    with http_servers.serve(routes) as base_url:
+        instance = {'tags': list(INSTANCE_TAGS)}
+        instance.update({SOURCES[source][0]: '{}/{}'.format(base_url, source) for source in SOURCES})
+        check = LiveKitCheck('livekit', {}, [instance])
+        runs = []
+        for texts in (first, second):
+            routes.update({'/' + source: http_servers.static(text) for source, text in texts.items()})
+            aggregator.reset()
+            dd_run_check(check)
+            runs.append(scraped_buckets(aggregator))
+
+    expected_inserts = {}
+    for source, (_, _, metric_map) in SOURCES.items():
+        endpoint = '{}/{}'.format(base_url, source)
+        _, before = expected_from_text(first[source], metric_map, 'livekit.' + source, endpoint)
+        _, after = expected_from_text(second[source], metric_map, 'livekit.' + source, endpoint)
+        for (name, tags), buckets in after.items():
+            for (lower, upper, count), (_, _, previous) in zip(buckets, before[(name, tags)]):
+                if count != previous:
+                    expected_inserts[(name, tags, lower, upper)] = count - previous
+    assert len(expected_inserts) > 50
+    for run in runs:
+        assert run and all(b.multiple_buckets and b.monotonic for b in run)
+        assert not [b for b in run if [t for t in b.tags if t.startswith(('upper_bound:', 'lower_bound:'))]]
+    assert agent_sketch_inserts(runs) == expected_inserts
+    # the reason for the builtin: keyed without bounds, every bucket is diffed against its neighbour
+    assert agent_sketch_inserts(runs, by_bounds=False) != expected_inserts
+
+
+class AgentWithoutMultiBuckets:
+    """The Agent's `aggregator` module as an Agent older than `submit_histogram_bucket_multi` has it."""
+
+    def __init__(self, stub):
+        self._stub = stub
+
+    def __getattr__(self, name):
+        if name == 'submit_histogram_bucket_multi':
+            raise AttributeError(name)
+        return getattr(self._stub, name)
+
+
+@pytest.mark.parametrize(
+    'agent, reason',
+    [
+        ('older', 'is not supported by this Agent version, upgrade the Agent to use it'),
+        ('process_isolation', 'cannot be used with `process_isolation`'),
+    ],
+)
+def test_without_the_multi_bucket_builtin_histograms_are_skipped_and_the_rest_goes_on(
+    dd_run_check, aggregator, fixture_server, monkeypatch, tmp_path, caplog, agent, reason
+):
+    from datadog_checks.base.checks import base
+    from datadog_checks.base.utils.replay.constants import EnvVars
+
+    if agent == 'older':
+        monkeypatch.setattr(base, 'aggregator', AgentWithoutMultiBuckets(base.aggregator))
+    else:
+        monkeypatch.setenv(EnvVars.MESSAGE_INDICATOR, 'isolated')
+    log = Path(__file__).parent / 'fixtures' / 'logs' / 'python-1.8.9-session.jsonl'
+    (tmp_path / log.name).write_bytes(log.read_bytes())
+    instance = {
+        'tags': list(INSTANCE_TAGS),
+        'log_paths': [str(tmp_path / '*.jsonl')],
+        'start_position': 'beginning',
+        **{option: '{}/{}'.format(fixture_server, fixture) for option, fixture, _ in SOURCES.values()},
+    }
+    check = LiveKitCheck('livekit', {}, [instance])
+    dd_run_check(check)
+    dd_run_check(check)
+
+    warnings = [r.getMessage() for r in caplog.records if 'submit_histogram_bucket_multi' in r.getMessage()]
+    assert len(warnings) == 1, warnings  # once, not every run
+    assert reason in warnings[0] and 'livekit.server.*, livekit.agent.*, livekit.sip.*' in warnings[0]
+    for source in SOURCES:
+        option, fixture, metric_map = SOURCES[source]
+        endpoint = '{}/{}'.format(fixture_server, fixture)
+        scalars, buckets = expected(fixture, metric_map, 'livekit.' + source, endpoint)
+        for (name, metric_type, tags), value in scalars.items():
+            aggregator.assert_metric(name, value=value, tags=sorted(tags), count=2)
+        for name, _ in buckets:
+            assert not aggregator.histogram_bucket(name), name
+        aggregator.assert_service_check('livekit.{}.openmetrics.health'.format(source), ServiceCheck.OK, count=2)
+    assert not scraped_buckets(aggregator)
+    # the log source and its own distributions are not affected
+    assert aggregator.histogram_bucket('livekit.llm.ttft')
+    aggregator.assert_metric('livekit.llm.requests')
+
+
+# --- What the scraped endpoints cost ---------------------------------------------------------------
+
+# Series as Datadog bills them, for the three fixtures, before this change (every label a tag, a tag
+# per histogram bucket): server.txt 74 contexts + 288 distributions = 1514, sip.txt 18 + 84 = 438,
+# worker_jobs_multiproc.txt 3 + 7 = 38.
+BILLED_BEFORE = {'server': 1514, 'sip': 438, 'agent': 38}
+
+
+def scraped_buckets(aggregator):
+    """Every histogram bucket of the scraped metrics, through the stub's public API."""
+    names = {
+        'livekit.{}.{}'.format(source, name)
+        for source, (_, _, metric_map) in SOURCES.items()
+        for name in metric_map.values()
+    }
+    return [bucket for name in sorted(names) for bucket in aggregator.histogram_bucket(name)]
+
+
+def billed_series(aggregator, prefix):
+    """Unique (metric, tags, host) contexts; a distribution counts 5 (count, sum, min, max, avg)."""
+    scalars = {(m.name, frozenset(m.tags), m.hostname) for n in aggregator.metric_names for m in aggregator.metrics(n)}
+    distributions = {(b.name, frozenset(b.tags), b.hostname) for b in scraped_buckets(aggregator)}
+    scalars = {c for c in scalars if c[0].startswith(prefix)}
+    distributions = {c for c in distributions if c[0].startswith(prefix)}
+    return len(scalars) + 5 * len(distributions), scalars, distributions
+
+
+@pytest.mark.parametrize('source', list(SOURCES))
+def test_billed_series_of_each_endpoint(dd_run_check, aggregator, fixture_server, source):
+    option, fixture, metric_map = SOURCES[source]
+    run(dd_run_check, fixture_server, {source: fixture})
+
+    billed, scalars, distributions = billed_series(aggregator, 'livekit.{}.'.format(source))
+    # one context per combination of the labels a family keeps, counted from the fixture itself,
+    # whatever the number of buckets of a histogram
+    expected_contexts = defaultdict(set)
+    for family in text_string_to_metric_families((FIXTURES / fixture).read_text()):
+        if family.name not in metric_map:
+            continue
+        name = 'livekit.{}.{}{}'.format(source, metric_map[family.name], '.count' if family.type == 'counter' else '')
+        kept = set(DEFAULT_LABELS.get(family.name, ()))
+        for sample in family.samples:
+            if family.type != 'histogram' or sample.name.endswith('_bucket'):
+                expected_contexts[name].add(frozenset((k, v) for k, v in sample.labels.items() if k in kept))
+    submitted_contexts = defaultdict(int)
+    for name, _, _ in scalars | distributions:
+        submitted_contexts[name] += 1
+    assert submitted_contexts == {name: len(combinations) for name, combinations in expected_contexts.items()}
+    histograms = {name for name, _, _ in distributions}
+    assert billed == sum(len(c) * (5 if name in histograms else 1) for name, c in expected_contexts.items())
+    assert billed < BILLED_BEFORE[source] / 4, (billed, BILLED_BEFORE[source])
+
+
+# --- Every tag earns its series -------------------------------------------------------------------
+
+ASSETS = Path(__file__).parents[1] / 'assets'
+README = Path(__file__).parents[1] / 'README.md'
+# `sum:livekit.sip.calls.terminated.count{reason IN (a,b)} by {host}`: metric, filter, group-by
+SCRAPED_QUERY = re.compile(r'[a-z0-9]+:(livekit\.(?:server|agent|sip)\.[a-z0-9_.]+)\{([^}]*)\}(?: by \{([^}]*)\})?')
+# tags that do not come from a LiveKit label: the Agent's, the instance's and the check's own
+NOT_LABELS = {'host', 'service', 'endpoint', 'agent_name', '*'}
+
+
+def tags_read(text):
+    """{metric: tag keys} that the queries in `text` filter or group by."""
+    read = defaultdict(set)
+    for metric, scope, by in SCRAPED_QUERY.findall(text):
+        # `reason IN (a,b)`: the values in parentheses are not tag keys
+        for term in re.sub(r'\([^)]*\)', '', scope).split(',') + by.split(','):
+            term = term.strip().lstrip('!$')
+            key = re.split(r'[: ]', term, maxsplit=1)[0]
+            if key:
+                read[metric].add(key)
+    return read
+
+
+def scraped_metric_names():
+    """{family: Datadog metric name} for every mapped family of the fixtures."""
+    names = {}
+    for source, (_, fixture, metric_map) in SOURCES.items():
+        for family in text_string_to_metric_families((FIXTURES / fixture).read_text()):
+            if family.name in metric_map:
+                suffix = '.count' if family.type == 'counter' else ''
+                names[family.name] = 'livekit.{}.{}{}'.format(source, metric_map[family.name], suffix)
+    return names
+
+
+def test_every_tag_of_a_scraped_metric_is_read_by_an_asset_or_a_documented_query():
+    dashboard = json.dumps(json.loads((ASSETS / 'dashboards' / 'livekit_overview.json').read_text()))
+    monitors = ' '.join(json.loads(p.read_text())['definition']['query'] for p in (ASSETS / 'monitors').glob('*.json'))
+    by_assets = tags_read(dashboard + ' ' + monitors)
+    by_readme = tags_read(README.read_text())
+    names = scraped_metric_names()
+    assert len(by_assets) > 10
+    # each label kept by default is read somewhere ...
+    for family, labels in DEFAULT_LABELS.items():
+        for label in labels:
+            assert label in by_assets[names[family]] | by_readme[names[family]], (family, label)
+    # ... and no asset reads a label that is dropped by default (its panel would be empty)
+    kept = {names[family]: set(labels) for family, labels in DEFAULT_LABELS.items()}
+    for metric, keys in by_assets.items():
+        assert metric in names.values(), metric
+        assert keys - NOT_LABELS <= kept.get(metric, set()), (metric, keys)

@@ -1,7 +1,7 @@
 # (C) Datadog, Inc. 2026-present
 # All rights reserved
 # Licensed under a 3-clause BSD style license (see LICENSE)
-"""`livekit-datadog assets validate|import`: the packaged dashboard and recommended monitors.
+"""`livekit-datadog assets plan|validate|import`: the packaged dashboard and recommended monitors.
 
 CLI only. The Agent imports this package and embeds neither `datadog_api_client`, `jsonschema` nor `yaml`:
 they are imported inside the functions that need them (install them with `pip install 'datadog-livekit[cli]'`).
@@ -75,10 +75,36 @@ def find_spec(explicit=None):
     return Path(explicit) if explicit else PACKAGED_SCHEMAS
 
 
+BILLING = (
+    'Billed as custom metrics: a distribution is 5 series per value combination of its queryable tags; '
+    'percentiles add 5 per value combination of every subset of them, so each queryable tag multiplies them.'
+)
+
+
 def register_cli(subparsers):
-    """Add `assets validate` and `assets import` to the `livekit-datadog` command."""
-    assets = subparsers.add_parser('assets', help='validate or import the LiveKit dashboard and monitors')
+    """Add `assets plan`, `assets validate` and `assets import` to the `livekit-datadog` command."""
+    assets = subparsers.add_parser('assets', help='plan, validate or import the LiveKit dashboard and monitors')
     commands = assets.add_subparsers(dest='assets_command', required=True)
+
+    plan = commands.add_parser(
+        'plan',
+        help='show offline what `assets import` would create or update',
+        description='Offline, no keys: the dashboards (by title) and monitors (by name) that `assets import` '
+        'creates or updates and, with --enable-percentiles, the metric tag configurations it applies. '
+        + BILLING,
+    )
+    plan.add_argument(
+        '--enable-percentiles',
+        action='store_true',
+        help='include the metric tag configurations that `assets import --enable-percentiles` applies',
+    )
+    plan.add_argument(
+        '--json',
+        action='store_true',
+        help='print one JSON object: {"dashboards": [title], "monitors": [name], "metric_tag_configurations": '
+        '[{"metric", "metric_type", "include_percentiles", "tags"}]}',
+    )
+    plan.set_defaults(func=run_plan)
 
     validate = commands.add_parser('validate', help='check the dashboard and monitors offline')
     validate.add_argument(
@@ -100,10 +126,24 @@ def register_cli(subparsers):
     importer.add_argument(
         '--enable-percentiles',
         action='store_true',
-        help='also turn on percentiles for the LiveKit distribution metrics (billed as custom metrics)',
+        help='also create or update a metric tag configuration for each distribution that a widget or '
+        'monitor reads at a percentile: percentiles on, only the tags the assets read queryable (`assets plan '
+        '--enable-percentiles` lists them). ' + BILLING,
     )
     importer.add_argument('--host', help=argparse.SUPPRESS)  # a mock API server, for tests
     importer.set_defaults(func=run_import)
+
+
+def run_plan(args):
+    from .plan import build_plan, format_plan
+
+    try:
+        plan = build_plan(AssetBundle(assets_root()), enable_percentiles=args.enable_percentiles)
+    except (OSError, ValueError) as e:
+        print('error: {}'.format(e))
+        return 2
+    print(json.dumps(plan, indent=2) if args.json else format_plan(plan, args.enable_percentiles))
+    return 0
 
 
 def run_validate(args):
@@ -153,5 +193,12 @@ def run_import(args):
         if both or args.monitors:
             importer.import_monitors(bundle.monitors)
         if args.enable_percentiles:
-            importer.enable_percentiles(sorted(m for m, d in bundle.metrics.items() if d.startswith('Distribution:')))
+            from .plan import metric_tag_configurations
+
+            configurations = metric_tag_configurations(bundle)
+            importer.enable_percentiles(configurations)
+            planned = {c['metric'] for c in configurations}
+            importer.warn_unplanned_percentiles(
+                sorted(m for m, d in bundle.metrics.items() if d.startswith('Distribution:') and m not in planned)
+            )
     return importer.report()

@@ -254,10 +254,62 @@ class Importer:
 
     # --- percentiles ---
 
-    def enable_percentiles(self, metrics):
-        """Percentiles of distributions are off until enabled per metric, and billed as custom metrics."""
-        from datadog_api_client.exceptions import NotFoundException
+    def enable_percentiles(self, configurations):
+        """Apply the plan's metric tag configurations (`plan.metric_tag_configurations`): each metric gets
+        percentiles and exactly the plan's queryable tags (an allow-list), created (POST) when it has no
+        configuration, updated (PATCH) when its configuration differs. Billed: see `series.billable_series`."""
         from datadog_api_client.v2.api.metrics_api import MetricsApi
+
+        api = MetricsApi(self.client)
+        for configuration in configurations:
+            metric = configuration['metric']
+            try:
+                current = self._tag_configuration(api, metric)
+                if current is not None and tag_configuration_matches(current, configuration):
+                    self.record('percentiles', metric, UNCHANGED)
+                    continue
+                outcome = CREATED if current is None else UPDATED
+                detail = 'queryable tags: {}'.format(', '.join(configuration['tags']) or 'none')
+                if self.dry_run:
+                    self.record('percentiles', metric, outcome, detail)
+                    continue
+                if current is None:
+                    api.create_tag_configuration(metric, self._tag_create_request(configuration))
+                else:
+                    api.update_tag_configuration(metric, self._tag_update_request(configuration))
+                self.record('percentiles', metric, outcome, detail)
+            except self._errors() as e:
+                self.failed('percentiles', metric, e)
+
+    def warn_unplanned_percentiles(self, metrics):
+        """Say which of `metrics` (distributions outside the plan) still have percentiles on, billed for
+        no asset (an earlier `--enable-percentiles` turned them on for every distribution). Changes nothing."""
+        from datadog_api_client.v2.api.metrics_api import MetricsApi
+
+        api = MetricsApi(self.client)
+        for metric in metrics:
+            try:
+                current = self._tag_configuration(api, metric)
+            except self._errors():
+                continue
+            if current is not None and current.get('include_percentiles') is True:
+                self.out(
+                    'percentiles "{}": still on, but no widget or monitor reads it at a percentile '
+                    '(billed; turn them off in Metrics Summary)'.format(metric)
+                )
+
+    @staticmethod
+    def _tag_configuration(api, metric):
+        """The attributes of the metric's tag configuration, None when it has none (404)."""
+        from datadog_api_client.exceptions import NotFoundException
+
+        try:
+            return api.list_tag_configuration_by_name(metric).data.attributes
+        except NotFoundException:
+            return None
+
+    @staticmethod
+    def _tag_create_request(configuration):
         from datadog_api_client.v2.model.metric_tag_configuration_create_attributes import (
             MetricTagConfigurationCreateAttributes,
         )
@@ -267,6 +319,23 @@ class Importer:
         )
         from datadog_api_client.v2.model.metric_tag_configuration_metric_types import MetricTagConfigurationMetricTypes
         from datadog_api_client.v2.model.metric_tag_configuration_type import MetricTagConfigurationType
+
+        return MetricTagConfigurationCreateRequest(
+            data=MetricTagConfigurationCreateData(
+                id=configuration['metric'],
+                type=MetricTagConfigurationType.MANAGE_TAGS,
+                attributes=MetricTagConfigurationCreateAttributes(
+                    metric_type=MetricTagConfigurationMetricTypes(configuration['metric_type']),
+                    include_percentiles=configuration['include_percentiles'],
+                    exclude_tags_mode=False,
+                    tags=list(configuration['tags']),
+                ),
+            )
+        )
+
+    @staticmethod
+    def _tag_update_request(configuration):
+        from datadog_api_client.v2.model.metric_tag_configuration_type import MetricTagConfigurationType
         from datadog_api_client.v2.model.metric_tag_configuration_update_attributes import (
             MetricTagConfigurationUpdateAttributes,
         )
@@ -275,48 +344,25 @@ class Importer:
             MetricTagConfigurationUpdateRequest,
         )
 
-        api = MetricsApi(self.client)
-        for metric in metrics:
-            try:
-                try:
-                    current = api.list_tag_configuration_by_name(metric).data.attributes
-                except NotFoundException:
-                    current = None
-                if current is not None and current.get('include_percentiles') is True:
-                    self.record('percentiles', metric, UNCHANGED)
-                    continue
-                if self.dry_run:
-                    self.record('percentiles', metric, UPDATED if current is not None else CREATED)
-                    continue
-                if current is None:
-                    # A deny-list of no tag keeps every tag queryable: only percentiles change.
-                    api.create_tag_configuration(
-                        metric,
-                        MetricTagConfigurationCreateRequest(
-                            data=MetricTagConfigurationCreateData(
-                                id=metric,
-                                type=MetricTagConfigurationType.MANAGE_TAGS,
-                                attributes=MetricTagConfigurationCreateAttributes(
-                                    metric_type=MetricTagConfigurationMetricTypes.DISTRIBUTION,
-                                    include_percentiles=True,
-                                    exclude_tags_mode=True,
-                                    tags=[],
-                                ),
-                            )
-                        ),
-                    )
-                    self.record('percentiles', metric, CREATED)
-                else:
-                    api.update_tag_configuration(
-                        metric,
-                        MetricTagConfigurationUpdateRequest(
-                            data=MetricTagConfigurationUpdateData(
-                                id=metric,
-                                type=MetricTagConfigurationType.MANAGE_TAGS,
-                                attributes=MetricTagConfigurationUpdateAttributes(include_percentiles=True),
-                            )
-                        ),
-                    )
-                    self.record('percentiles', metric, UPDATED)
-            except self._errors() as e:
-                self.failed('percentiles', metric, e)
+        # The metric type of a configuration cannot change: a PATCH carries no `metric_type`.
+        return MetricTagConfigurationUpdateRequest(
+            data=MetricTagConfigurationUpdateData(
+                id=configuration['metric'],
+                type=MetricTagConfigurationType.MANAGE_TAGS,
+                attributes=MetricTagConfigurationUpdateAttributes(
+                    include_percentiles=configuration['include_percentiles'],
+                    exclude_tags_mode=False,
+                    tags=list(configuration['tags']),
+                ),
+            )
+        )
+
+
+def tag_configuration_matches(current, configuration):
+    """Whether the configuration Datadog holds (its attributes) is the planned one."""
+    # Not `metric_type`: a PATCH cannot change it, so comparing it would update forever.
+    return (
+        current.get('include_percentiles') is configuration['include_percentiles']
+        and not current.get('exclude_tags_mode')
+        and sorted(current.get('tags') or []) == sorted(configuration['tags'])
+    )

@@ -35,6 +35,12 @@ MAX_MONITOR_DESCRIPTION = 300
 # `sum:livekit.llm.requests{`, `p95:livekit.turn.e2e_latency{`: the space aggregator names the metric.
 METRIC_IN_QUERY = re.compile(r'\b(avg|sum|min|max|count|p\d{1,2}(?:\.\d+)?):([A-Za-z][A-Za-z0-9_.]*)\s*\{')
 PERCENTILE = re.compile(r'p\d')
+# `percentile(last_15m):p95:livekit.llm.ttft{*} by {model} > 2`: a percentile monitor.
+PERCENTILE_MONITOR = re.compile(r'^\s*percentile\(')
+GROUP_BY = re.compile(r'\s*by\s*\{([^}]*)\}')
+# `$agent_name`, `$agent_name.value`: a template variable in a scope.
+TEMPLATE_VARIABLE = re.compile(r'\$([A-Za-z0-9_-]+)')
+SCOPE_SEPARATOR = re.compile(r',|\s+(?:AND|OR)\s+')
 # `"livekit.agent.health".over(...)`: the check a service-check monitor watches.
 SERVICE_CHECK_IN_QUERY = re.compile(r'^\s*"([^"]+)"\.over\(')
 
@@ -133,16 +139,83 @@ def manifest_problems(bundle):
 
 def query_problems(query, metrics):
     problems = []
-    names = METRIC_IN_QUERY.findall(query)
-    if not names:
+    reads = list(metric_reads(query))
+    if not reads:
         problems.append('no metric found in query: {}'.format(query))
-    for aggregator, metric in names:
-        description = metrics.get(metric)
+    for read in reads:
+        description = metrics.get(read.metric)
         if description is None:
-            problems.append('metric {} is not in metadata.csv'.format(metric))
-        elif PERCENTILE.match(aggregator) and not description.startswith('Distribution:'):
-            problems.append('{}:{} asks a percentile of a metric that is not a distribution'.format(aggregator, metric))
+            problems.append('metric {} is not in metadata.csv'.format(read.metric))
+        elif read.percentile and not description.startswith('Distribution:'):
+            problems.append(
+                '{}:{} asks a percentile of a metric that is not a distribution'.format(read.aggregator, read.metric)
+            )
     return problems
+
+
+class MetricRead:
+    """One metric of a query: `p95:livekit.llm.ttft{$agent_name,$model} by {model}`.
+
+    `filters`: the scope's terms (`$agent_name`, `model:gpt-4o`, `reason IN (a,b)`, `*`) as written;
+    `group_by`: the tag keys of its `by {...}`; `percentile`: read at a percentile (a `pXX:` space
+    aggregator, or any metric of a `percentile(...)` monitor query)."""
+
+    __slots__ = ('aggregator', 'metric', 'filters', 'group_by', 'percentile')
+
+    def __init__(self, aggregator, metric, filters, group_by, percentile):
+        self.aggregator, self.metric, self.filters, self.group_by = aggregator, metric, filters, group_by
+        self.percentile = percentile
+
+    def tag_keys(self, variables):
+        """The tag keys this read filters or groups by; `variables`: template variable name -> its tag
+        (the dashboard's `prefix`). A variable without a tag and `*` filter by no key."""
+        keys = set(self.group_by)
+        for term in self.filters:
+            key = scope_term_key(term, variables)
+            if key:
+                keys.add(key)
+        return keys
+
+    def variables(self):
+        """The template variables (names without `$`) its scope uses."""
+        return {m.group(1) for term in self.filters for m in TEMPLATE_VARIABLE.finditer(term)}
+
+
+def metric_reads(query):
+    """Every metric a dashboard or monitor query reads, in order, as `MetricRead`s. The one query
+    parser of the CLI: `query_problems` checks the metrics, `plan` derives the queryable tags."""
+    whole_percentile = bool(PERCENTILE_MONITOR.match(query))
+    for match in METRIC_IN_QUERY.finditer(query):
+        aggregator, metric = match.groups()
+        end = query.find('}', match.end())
+        end = len(query) if end < 0 else end
+        scope = query[match.end() : end].strip()
+        filters = [term.strip() for term in SCOPE_SEPARATOR.split(scope) if term.strip()]
+        group = GROUP_BY.match(query, end + 1)
+        group_by = [key.strip() for key in group.group(1).split(',') if key.strip()] if group else []
+        yield MetricRead(
+            aggregator, metric, filters, group_by, whole_percentile or bool(PERCENTILE.match(aggregator))
+        )
+
+
+def scope_term_key(term, variables):
+    """The tag key of one scope term: `$agent_name` -> its variable's tag, `!model:x` / `model:x` /
+    `reason IN (...)` / `reason NOT IN (...)` -> the key; `*` -> None."""
+    term = term.strip().lstrip('!-').strip('()').strip()
+    if not term or term == '*':
+        return None
+    if term.startswith('$'):
+        match = TEMPLATE_VARIABLE.match(term)
+        return variables.get(match.group(1)) if match else None
+    in_list = re.match(r'([^\s:]+)\s+(?:NOT\s+)?IN\b', term)
+    if in_list:
+        return in_list.group(1)
+    return term.split(':', 1)[0]
+
+
+def template_variable_tags(dashboard):
+    """{variable name: the tag key it filters by} of a dashboard (its `prefix`; none: no tag)."""
+    return {v['name']: v.get('prefix') for v in dashboard.get('template_variables', []) if v.get('name')}
 
 
 def iter_widgets(widgets, path='widgets'):

@@ -71,7 +71,45 @@ class InstanceConfig(BaseModel):
     enable_legacy_tags_normalization: Optional[bool] = None
     extra_headers: Optional[MappingProxyType[str, Any]] = None
     headers: Optional[MappingProxyType[str, Any]] = None
-    high_cardinality_labels: Optional[tuple[Literal['pid', 'country', 'to'], ...]] = None
+    high_cardinality_labels: Optional[
+        tuple[
+            Literal[
+                'code',
+                'count',
+                'country',
+                'dir',
+                'direction',
+                'error',
+                'error_code',
+                'error_type',
+                'kind',
+                'method',
+                'mime_type',
+                'node_id',
+                'node_type',
+                'nodename',
+                'op',
+                'outcome',
+                'payload',
+                'pid',
+                'protocol_version',
+                'reason',
+                'referrer',
+                'role',
+                'sdk',
+                'service',
+                'source',
+                'state',
+                'status',
+                'to',
+                'transmission',
+                'transport',
+                'type',
+                'warp',
+            ],
+            ...,
+        ]
+    ] = None
     kerberos_auth: Optional[Literal['required', 'optional', 'disabled']] = None
     kerberos_cache: Optional[str] = None
     kerberos_delegate: Optional[bool] = None

@@ -97,6 +97,56 @@ SERVICE_LABEL_RENAMES = (
     ('livekit_psrpc_', 'psrpc_service'),
 )
 
-# Labels with many values, dropped unless listed in `high_cardinality_labels`: the worker's `pid`
-# (multi-process mode), the server's client `country`, the SIP bridge's remote host `to`.
-HIGH_CARDINALITY_LABELS = ('pid', 'country', 'to')
+# Every series must earn its cost: Datadog bills each metric + tag combination (a distribution 5
+# times). So a label becomes a tag by default only where the packaged dashboard or a monitor groups
+# or filters by it, or where the sum over its values means nothing (attempts + successes) and the
+# README's metric section documents the query that reads it. Every other label is dropped and its
+# samples summed (`labels.py`), unless listed in the `high_cardinality_labels` option.
+# The per-node tag is `endpoint` (the scraped URL, the base's `tag_by_endpoint`), not `node_id`:
+# with one instance per node the two are one to one, and only `endpoint` exists on every source.
+DEFAULT_LABELS = {
+    'livekit_participant_join': ('state',),  # dashboard: Participant joins by state
+    'livekit_track_publish_counter': ('state',),  # attempt / success / cancel
+    'livekit_track_subscribe_counter': ('state',),  # attempt / success / failure / cancel
+    'livekit_peer_connection_state': ('state',),  # connected / disconnected / failed
+    'livekit_node_packet_total': ('type',),  # out / dropped
+    'livekit_sip_calls_active': ('dir',),  # dashboard: Active calls by direction
+    'livekit_sip_calls_terminated': ('reason',),  # dashboard and monitor: terminations by reason
+}
+
+# The labels `high_cardinality_labels` may add back, on every family that has them (LiveKit's
+# label names; `service` is then renamed as above).
+OPT_IN_LABELS = (
+    'code',
+    'count',
+    'country',
+    'dir',
+    'direction',
+    'error',
+    'error_code',
+    'error_type',
+    'kind',
+    'method',
+    'mime_type',
+    'node_id',
+    'node_type',
+    'nodename',
+    'op',
+    'outcome',
+    'payload',
+    'pid',
+    'protocol_version',
+    'reason',
+    'referrer',
+    'role',
+    'sdk',
+    'service',
+    'source',
+    'state',
+    'status',
+    'to',
+    'transmission',
+    'transport',
+    'type',
+    'warp',
+)

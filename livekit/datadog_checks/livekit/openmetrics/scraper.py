@@ -7,7 +7,8 @@ Differences from the base scraper, all for failing well:
 - the health service check is sent once, after the whole answer was read and parsed: OK, or CRITICAL
   with a message naming the endpoint and the reason (the base sends OK as soon as headers arrive);
 - the answer is bounded by the instance timeout and a size cap, and must be Prometheus text;
-- high-cardinality labels are dropped and reserved label names renamed, see `labels.py`.
+- labels no asset reads are dropped and reserved label names renamed, see `labels.py`;
+- histograms go out as distributions without `upper_bound`/`lower_bound` tags, see `build_scrapers`.
 """
 
 from time import monotonic
@@ -17,7 +18,7 @@ from datadog_checks.base.constants import ServiceCheck
 
 from . import bounded_http
 from .labels import LabelCleaner
-from .metrics import AGENT_METRICS, HIGH_CARDINALITY_LABELS, SERVER_METRICS, SIP_METRICS
+from .metrics import AGENT_METRICS, SERVER_METRICS, SIP_METRICS
 
 # (instance option, source name, metric map); the namespace of a source is `livekit.<source name>`.
 SOURCES = (
@@ -32,8 +33,19 @@ PROMETHEUS_CONTENT_TYPES = ('', 'text/plain', 'application/openmetrics-text')
 
 
 def build_scrapers(check):
-    """{source name: scraper} for every endpoint option set in the instance."""
-    kept_labels = set(check.config.high_cardinality_labels or ())
+    """{source name: scraper} for every endpoint option set in the instance.
+
+    Histograms go out as distributions without bucket bound tags (`collect_histograms_as_distributions`):
+    with `upper_bound`/`lower_bound` tags every bucket would be its own context, 5 billed series per
+    bucket. The Agent then tells the buckets of a context apart by their bounds, which needs its
+    `submit_histogram_bucket_multi` builtin. Without it (an older Agent, or `process_isolation`),
+    the Agent would diff every bucket of a context against the previous bucket's count and submit
+    garbage; keeping the bound tags instead would multiply the distributions' cost by their bucket
+    count (10 to 20) without anyone asking for it. So there the scrapers skip histograms, and say so
+    once, with the reason and the fix; counters, gauges, the health checks and the log source go on.
+    """
+    opted_in = check.config.high_cardinality_labels or ()
+    histograms_unsupported = check.multiple_histogram_buckets_unsupported_reason()
     scrapers = {}
     for option, source, metric_map in SOURCES:
         url = getattr(check.config, option)
@@ -43,24 +55,30 @@ def build_scrapers(check):
             check.instance,
             openmetrics_endpoint=url,
             metrics=[metric_map],
-            histogram_buckets_as_distributions=True,
+            collect_histograms_as_distributions=histograms_unsupported is None,
             tags=list(check.config.tags or ()),
         )
         scrapers[source] = LiveKitScraper(
-            check,
-            config,
-            'livekit.{}'.format(source),
-            [label for label in HIGH_CARDINALITY_LABELS if label not in kept_labels],
+            check, config, 'livekit.{}'.format(source), opted_in, histograms_unsupported=histograms_unsupported
+        )
+    if scrapers and histograms_unsupported is not None:
+        check.warning(
+            'LiveKit histograms (the distributions of %s) are not collected: the Agent builtin '
+            '`submit_histogram_bucket_multi`, needed to send them without a tag per bucket, %s. '
+            'Counters, gauges and the agent logs are collected as usual.',
+            ', '.join('livekit.{}.*'.format(source) for source in scrapers),
+            histograms_unsupported,
         )
     return scrapers
 
 
 class LiveKitScraper(OpenMetricsScraper):
-    def __init__(self, check, config, namespace, dropped_labels):
+    def __init__(self, check, config, namespace, opted_in_labels, histograms_unsupported=None):
         super().__init__(check, config)
         # The base scraper always takes the check's namespace; each LiveKit source has its own.
         self.namespace = namespace
-        self.clean_labels = LabelCleaner(dropped_labels)
+        self.clean_labels = LabelCleaner(opted_in_labels)
+        self.skip_histograms = histograms_unsupported is not None
         self.display_url = bounded_http.safe_url(self.endpoint)
         if self.display_url != self.endpoint:
             self.static_tags = tuple(
@@ -90,6 +108,8 @@ class LiveKitScraper(OpenMetricsScraper):
 
     def parse_metrics(self):
         for metric in super().parse_metrics():
+            if self.skip_histograms and metric.type == 'histogram':
+                continue
             yield self.clean_labels(metric)
 
     def stream_connection_lines(self):
