@@ -89,15 +89,15 @@ def test_every_percentile_read_is_in_the_plan():
 def test_the_packaged_plan():
     """The plan of the packaged assets: a change that makes a tag queryable shows here (and costs)."""
     assert {c['metric']: c['tags'] for c in metric_tag_configurations(BUNDLE)} == {
-        'livekit.agent.process.initialize_time': ['agent_name', 'host', 'service'],
+        'livekit.agent.process.initialize_time': ['agent_name'],
         'livekit.conversation.duration': ['agent_name'],
         'livekit.eou.end_of_utterance_delay': ['agent_name'],
         'livekit.eou.transcription_delay': ['agent_name'],
-        'livekit.llm.ttft': ['agent_name', 'model'],
-        'livekit.server.jitter': ['host'],
-        'livekit.server.packet_loss': ['host'],
-        'livekit.server.rtt': ['host'],
-        'livekit.tts.ttfb': ['agent_name', 'model'],
+        'livekit.llm.ttft': ['model'],
+        'livekit.server.jitter': [],
+        'livekit.server.packet_loss': [],
+        'livekit.server.rtt': [],
+        'livekit.tts.ttfb': ['agent_name'],
         'livekit.turn.e2e_latency': ['agent_name', 'method'],
     }
 
@@ -106,7 +106,7 @@ def test_the_plan_follows_a_mutated_dashboard():
     dashboard = copy.deepcopy(BUNDLE.dashboards[0][1])
     text = json.dumps(dashboard)
     text = text.replace(
-        'p95:livekit.llm.ttft{$agent_name,$model}', 'p95:livekit.llm.ttft{$agent_name,$model,$language} by {provider}'
+        'p95:livekit.llm.ttft{$model}', 'p95:livekit.llm.ttft{$agent_name,$model,$language} by {provider}'
     )
     # a new percentile widget query on a metric that no asset read at a percentile so far
     text = text.replace('avg:livekit.llm.duration{', 'p99:livekit.llm.duration{')
@@ -131,7 +131,7 @@ def test_the_plan_follows_a_mutated_dashboard():
 def test_an_avg_query_of_a_planned_metric_keeps_its_tags_queryable():
     """A tag configuration decides the queryable tags of every aggregation, not only the percentiles."""
     dashboard = copy.deepcopy(BUNDLE.dashboards[0][1])
-    text = json.dumps(dashboard).replace('avg:livekit.tts.ttfb{$agent_name,$model}', 'avg:livekit.tts.ttfb{$agent_name,$model,$language}')
+    text = json.dumps(dashboard).replace('avg:livekit.tts.ttfb{$agent_name}', 'avg:livekit.tts.ttfb{$agent_name,$model,$language}')
     plan = {c['metric']: c['tags'] for c in metric_tag_configurations(with_dashboard(json.loads(text)))}
     assert plan['livekit.tts.ttfb'] == ['agent_name', 'language', 'model']
 
@@ -180,7 +180,7 @@ def test_plan_tables(capsys):
     assert status == 0
     assert 'Monitors ({})'.format(len(BUNDLE.monitors)) in text
     row = next(line for line in text.splitlines() if 'livekit.llm.ttft' in line)
-    assert row.split() == ['livekit.llm.ttft', 'distribution', 'on', 'agent_name,', 'model']
+    assert row.split() == ['livekit.llm.ttft', 'distribution', 'on', 'model']
 
 
 def test_plan_from_an_empty_folder(tmp_path):
