@@ -19,26 +19,24 @@ import random
 import sys
 import time
 from collections import Counter
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / 'livekit'))
-
-from tests.fuzz_lines import (  # noqa: E402
+# the check's test helpers: `tests` is importable through the editable install of livekit/
+# (its dev-mode-dirs), in the venv `make` builds
+from tests.fuzz_lines import (
     BAD_VALUE,
+    COUNTED,
     NEUTRAL,
     REAL_LINES,
     by_tag,
     fixture_lines,
     model_totals,
-    mutate,
-    random_garbage,
+    mixed_lines,
     read_as_mutated,
     same_totals,
 )
 
-from datadog_checks.livekit.logs.parsers import parse_line  # noqa: E402
-from datadog_checks.livekit.logs.pipeline import LogPipeline  # noqa: E402
+from datadog_checks.livekit.logs.parsers import read_line
+from datadog_checks.livekit.logs.pipeline import LogPipeline
 
 BATCH = 5_000
 RUN_EVERY = 50_000
@@ -89,18 +87,15 @@ def main():
                 pipeline.flush(recorder, now + clock)
                 pipeline.flush(recorder, now + clock + 10_000)
 
-    for index in range(args.lines):
-        if rng.random() >= args.broken:
-            line = rng.choice(corpus)
+    for index, (line, outcome, reasons) in enumerate(mixed_lines(rng, corpus, args.lines, args.broken)):
+        if outcome == COUNTED:
             outcomes['good'] += 1
             batch_good.append(line)
-        elif rng.random() < 0.1:
-            line = random_garbage(rng)
+        elif reasons is None:
             outcomes['garbage'] += 1
         else:
-            line, outcome, reasons = mutate(rng.choice(corpus), rng)
             outcomes[outcome] += 1
-            parsed = parse_line(line)
+            parsed = read_line(line)
             if not read_as_mutated(parsed, outcome, reasons) and len(misread) < 20:
                 misread.append((line[:200].decode('utf-8', 'replace'), outcome, reasons, str(parsed)))
         batch_mixed.append(line)

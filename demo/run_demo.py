@@ -16,9 +16,12 @@ import sys
 import textwrap
 from pathlib import Path
 
+from lk_producers.capture_worker_metrics import running_worker
+
+from datadog_checks.livekit.cli.check_command import print_tables
+
 REPO = Path(__file__).resolve().parents[1]
 WORK = REPO / '.demo'
-PRODUCERS = REPO / 'livekit' / 'tests' / 'producers'
 CONVERSATIONS = 10
 COMPANION_HOOK = '''
 from livekit.plugins import datadog
@@ -28,11 +31,6 @@ def instrument(session, job):
     if job["conversation"] % 10 in (0, 1, 2, 3, 4, 7):
         datadog.instrument(session, service="support-bot")
 '''
-
-sys.path.insert(0, str(PRODUCERS))
-from capture_worker_metrics import running_worker  # noqa: E402
-
-from datadog_checks.livekit.cli.check_command import print_tables  # noqa: E402
 
 
 def main():
@@ -65,7 +63,7 @@ def run_conversations():
     (WORK / 'companion_hook.py').write_text(COMPANION_HOOK)
     out = WORK / 'sessions'
     command = [
-        sys.executable, str(PRODUCERS / 'session_generator.py'), '--out', str(out),
+        sys.executable, '-m', 'lk_producers.session_generator', '--out', str(out),
         '--conversations', str(CONVERSATIONS), '--time-scale', '0.05', '--concurrency', str(CONVERSATIONS),
         '--instrument', 'companion_hook:instrument',
     ]  # fmt: skip

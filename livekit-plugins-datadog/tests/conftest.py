@@ -40,12 +40,13 @@ class Run:
         ]
 
 
-def run_conversations(out: Path, *args: str) -> Run:
+def run_conversations(out: Path, *args: str, env: dict[str, str] | None = None) -> Run:
     """Runs real sessions in a fresh interpreter, exactly like a worker's production logging."""
     subprocess.run(
         [sys.executable, str(HERE / "conversations.py"), "--out", str(out), *args],
         check=True,
         timeout=300,
+        env=env,
     )
     raw = (out / "agent.log").read_text(encoding="utf-8")
     lines = [json.loads(line) for line in raw.splitlines()]

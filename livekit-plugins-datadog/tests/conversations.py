@@ -1,7 +1,7 @@
 """Runs real AgentSessions offline with the companion and records LiveKit's own numbers.
 
-The sessions are the generator's (livekit/tests/producers: conversation plans, scripted STT/LLM/TTS,
-microphone and speaker, `LiveKitTotals`), run in this process so that a test can vary what the
+The sessions are the generator's (`lk_producers`, livekit/tests/producers, installed in the venv:
+conversation plans, scripted STT/LLM/TTS, microphone and speaker, `LiveKitTotals`), run in this process so that a test can vary what the
 companion sees: a handoff to a second agent with its own LLM, the transcript opt-in, OTel tracing.
 
 As a script it behaves like a production worker: LiveKit's `setup_logging` at INFO in JSON, the
@@ -30,17 +30,14 @@ from typing import Any
 
 from livekit import rtc
 from livekit.agents import Agent, AgentSession
+from lk_producers.conversation import REPLY_TIMEOUT_S, AgentStates
+from lk_producers.livekit_totals import LiveKitTotals
+from lk_producers.plans import LLMS, build_plan
+from lk_producers.scripted_io import ScriptedMic, ScriptedSpeaker
+from lk_producers.scripted_providers import TTS_SAMPLE_RATE, ScriptedLLM, scripted_session
+from lk_producers.scripted_tools import ToolLog, add_tools, scripted_tools
 
 from livekit.plugins import datadog
-
-PRODUCERS = Path(__file__).resolve().parents[2] / "livekit" / "tests" / "producers"
-sys.path.insert(0, str(PRODUCERS))
-
-from conversation import REPLY_TIMEOUT_S, AgentStates  # noqa: E402
-from livekit_totals import LiveKitTotals  # noqa: E402
-from plans import LLMS, build_plan  # noqa: E402
-from scripted_io import ScriptedMic, ScriptedSpeaker  # noqa: E402
-from scripted_providers import TTS_SAMPLE_RATE, ScriptedLLM, scripted_session  # noqa: E402
 
 SEED = 7
 TIME_SCALE = 0.05
@@ -58,7 +55,11 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     "silent": {"plan": 8},  # the caller never speaks
     "llm_fallback": {"plan": 10},  # llm.FallbackAdapter: the primary fails, the backup answers
     "tts_fallback": {"plan": 11},  # tts.FallbackAdapter: the primary fails a sentence, the backup speaks it
+    # `--tools` of the generator: four tools (ok, ToolError, another exception, cancelled); the
+    # outcome defaults to `abandoned` and the agent's code declares `Resolved` after the last turn
+    "tools": {"plan": 0, "tools": True, "outcome": "abandoned", "set_outcome": "Resolved"},
 }
+OPT_IN = {"tools"}  # scenarios that run only when named
 
 
 class JobFields(logging.Filter):
@@ -97,13 +98,21 @@ async def _caller(session: AgentSession, mic: ScriptedMic, plan: dict[str, Any],
             return
 
 
-async def run_conversation(name: str, *, index: int, service: str = "support-bot") -> dict[str, Any]:
+async def run_conversation(
+    name: str, *, index: int, service: str = "support-bot", traces: bool = False, include_text: bool = False
+) -> dict[str, Any]:
     scenario = SCENARIOS[name]
     plan = build_plan(scenario["plan"], SEED, TIME_SCALE)
+    if scenario.get("tools"):
+        plan = add_tools(plan)
     job = {"job_id": f"AJ_test{index:02d}{name}", "room": f"call-{name}", "room_id": f"RM_test{index:02d}"}
     _job.set(job)
     session = scripted_session(plan, TIME_SCALE)
-    datadog.instrument(session, service=service, include_text=scenario.get("include_text", False))
+    include_text = include_text or scenario.get("include_text", False)
+    started = time.monotonic()
+    datadog.instrument(
+        session, service=service, include_text=include_text, traces=traces, outcome=scenario.get("outcome")
+    )
     totals = LiveKitTotals(session, job, plan, started_at=time.time())
     # LiveKit's complete per-request metrics. Subscribed through the base emitter, so that this
     # test listener adds no deprecation warning of its own (1.8+).
@@ -112,16 +121,23 @@ async def run_conversation(name: str, *, index: int, service: str = "support-bot
     mic = ScriptedMic(time_scale=TIME_SCALE)
     session.input.audio = mic
     session.output.audio = ScriptedSpeaker(time_scale=TIME_SCALE, sample_rate=TTS_SAMPLE_RATE)
-    await session.start(SupportAgent(instructions=plan["instructions"]))
+    tool_log = ToolLog()
+    tools = {"tools": scripted_tools(plan, tool_log)} if scenario.get("tools") else {}
+    await session.start(SupportAgent(instructions=plan["instructions"], **tools))
     await _caller(session, mic, plan, scenario)
+    if scenario.get("set_outcome"):
+        datadog.set_outcome(session, scenario["set_outcome"])
     await session.aclose()  # no-op when the session already closed itself
+    elapsed = time.monotonic() - started
     with tempfile.TemporaryDirectory() as directory:
         await totals.write(Path(directory))
         livekit = json.loads((Path(directory) / f"{job['job_id']}.json").read_text())
     return {
         "scenario": name,
         **job,
-        "include_text": scenario.get("include_text", False),
+        "include_text": include_text,
+        "elapsed": elapsed,
+        "tool_runs": tool_log.runs,
         "utterances": [turn["user"] for turn in plan["turns"]],
         "replies": plan["replies"],
         "livekit": livekit,
@@ -166,7 +182,8 @@ async def _main(args: argparse.Namespace) -> None:
     names = args.conversations.split(",")
     exporter = _configure_tracing() if args.trace else None
     run = _traced_conversation if exporter is not None else run_conversation
-    results = await asyncio.gather(*(run(name, index=index) for index, name in enumerate(names)))
+    options = {"traces": True, "include_text": args.include_text} if args.otlp else {}
+    results = await asyncio.gather(*(run(name, index=index, **options) for index, name in enumerate(names)))
     spans = []
     if exporter is not None:
         spans = [
@@ -180,11 +197,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--trace", action="store_true", help="configure an in-memory OTel tracer provider")
-    parser.add_argument("--conversations", default=",".join(SCENARIOS))
+    parser.add_argument(
+        "--otlp",
+        action="store_true",
+        help="instrument(..., traces=True): LiveKit's spans to OTEL_EXPORTER_OTLP_ENDPOINT (else localhost:4318)",
+    )
+    parser.add_argument("--include-text", action="store_true", help="instrument(..., include_text=True) everywhere")
+    parser.add_argument("--conversations", default=",".join(name for name in SCENARIOS if name not in OPT_IN))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     _configure_logging(args.out / "agent.log")
     asyncio.run(_main(args))
+    if args.otlp:  # what a worker's process exit does (the SDK's atexit), bounded by the export timeout
+        from livekit.plugins.datadog import traces
+
+        provider = traces.installation().get("provider")
+        if provider is not None:
+            started = time.monotonic()
+            provider.force_flush(3000)
+            (args.out / "flush.json").write_text(json.dumps({"seconds": time.monotonic() - started}))
     logging.shutdown()
 
 

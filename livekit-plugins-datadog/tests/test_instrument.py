@@ -181,3 +181,21 @@ def test_metrics_record_of_realtime_model_metrics() -> None:
 def test_metrics_kinds_outside_the_schema_are_skipped() -> None:
     vad = metrics.VADMetrics(label="vad", timestamp=0.0, idle_time=1.0, inference_duration_total=0.1, inference_count=3)
     assert records.metrics_record(vad) is None
+
+
+def test_false_interruption_record_and_count(captured: ListHandler) -> None:
+    """LiveKit's own event class, emitted on a real session (offline sessions without VAD have none)."""
+    from livekit.agents import AgentSession
+    from livekit.agents.voice.events import AgentFalseInterruptionEvent, CloseEvent
+
+    async def run() -> None:
+        session = AgentSession(vad=None)
+        datadog.instrument(session, service="a")
+        session.emit("agent_false_interruption", AgentFalseInterruptionEvent(resumed=True))
+        session.emit("close", CloseEvent(reason="user_initiated"))
+
+    asyncio.run(run())
+    (record,) = _companion(captured, "false_interruption")
+    assert record.resumed is True
+    (conversation,) = _companion(captured, "conversation")
+    assert conversation.false_interruptions == 1 and conversation.tool_calls == 0

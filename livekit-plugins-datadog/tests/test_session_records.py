@@ -10,13 +10,19 @@ from __future__ import annotations
 import json
 from collections import Counter
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 from conftest import COMPANION_LOGGER, Run
 
 from livekit.agents import AgentSession, llm
 from livekit.agents import __version__ as SDK_VERSION
+from livekit.plugins.datadog import instrumentation
+
+# The contract with the check (docs/companion-records.md), read by the tests only
+SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "docs" / "companion-records.schema.json").read_text())
 
 HAS_MESSAGE_METRICS = "metrics" in llm.ChatMessage.model_fields  # livekit-agents 1.3+
 HAS_SESSION_USAGE = hasattr(AgentSession, "usage")  # 1.5+
@@ -230,9 +236,32 @@ def test_every_record_has_the_schema_envelope(traced_run: Run) -> None:
         event = record["livekit.event"]
         assert record["message"] == f"livekit.datadog {event}"
         assert record["level"] == "INFO"
-        assert record["livekit.schema"] == 1
+        assert record["livekit.schema"] == instrumentation.SCHEMA_VERSION
         assert record["service"] == "support-bot"
         assert None not in record.values()
+
+
+def test_the_schema_version_is_the_contracts() -> None:
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+    assert instrumentation.SCHEMA_VERSION == SCHEMA["properties"]["livekit.schema"]["const"]
+
+
+@pytest.mark.parametrize("run", ["traced_run", "untraced_run"])
+def test_every_line_of_the_companion_follows_the_schema(request: pytest.FixtureRequest, run: str) -> None:
+    """Every line the companion's logger wrote, whatever its event, against docs/companion-records.schema.json."""
+    lines = [line for line in request.getfixturevalue(run).lines if line.get("name") == COMPANION_LOGGER]
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    for line in lines:
+        errors = [f"{list(error.path)}: {error.message}" for error in validator.iter_errors(line)]
+        assert not errors, (line, errors)
+    assert lines
+
+
+def test_the_sessions_write_every_event_of_a_voice_pipeline(traced_run: Run) -> None:
+    """Not vacuous: all but the realtime model's and the interruption detector's events are validated."""
+    events = {record["livekit.event"] for record in traced_run.records()}
+    # tool calls: test_tools_outcome_traces.py; false interruptions need VAD-based interruption
+    assert events == set(SCHEMA["$defs"]) - {"realtime_request", "interruption", "tool_call", "false_interruption"}
 
 
 def test_records_survive_production_log_levels(traced_run: Run) -> None:

@@ -158,7 +158,7 @@ def mutate(raw, rng):
 
 
 def read_as_mutated(parsed, outcome, reasons):
-    """Whether `parse_line` made of a broken line what `mutate` said it must."""
+    """Whether `read_line` made of a broken line what `mutate` said it must."""
     if outcome == UNPARSED:
         return parsed in reasons
     return isinstance(parsed, Line) and parsed.event is None and parsed.rejected == (reasons[0] if reasons else None)
@@ -180,6 +180,21 @@ def random_garbage(rng):
     if choice == 4:
         return b'\x00' * rng.randrange(1, 100)
     return json.dumps([rng.random() for _ in range(rng.randrange(50))]).encode()
+
+
+def mixed_lines(rng, corpus, count, broken=0.5):
+    """`count` lines drawn from `corpus`, a share `broken` of them broken: yields (line, outcome, reasons).
+
+    Garbage is a tenth of the broken lines; the outcome of a good line is `COUNTED`, of garbage `UNPARSED`
+    (reasons None). The same `rng` state gives the same lines.
+    """
+    for _ in range(count):
+        if rng.random() >= broken:
+            yield rng.choice(corpus), COUNTED, ()
+        elif rng.random() < 0.1:
+            yield random_garbage(rng), UNPARSED, None
+        else:
+            yield mutate(rng.choice(corpus), rng)
 
 
 def by_tag(totals, name, prefix):

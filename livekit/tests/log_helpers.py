@@ -2,7 +2,8 @@
 # All rights reserved
 # Licensed under a 3-clause BSD style license (see LICENSE)
 """Shared by the agent-log tests: a bare check to submit through, reading the aggregator stub back
-the way Datadog would, and real LiveKit sessions produced by the generator."""
+the way Datadog would (through the stub's public API), and real LiveKit sessions produced by the
+generator (`lk_producers`, installed editable by `make`)."""
 
 import atexit
 import functools
@@ -19,23 +20,53 @@ from datadog_checks.dev.utils import get_metadata_metrics
 from datadog_checks.livekit.distributions import quantile_from_buckets
 
 HERE = Path(__file__).resolve().parent
-GENERATOR = HERE / 'producers' / 'session_generator.py'
 FIXTURES = HERE / 'fixtures' / 'logs'
 RESERVED_TAGS = ('service:', 'env:', 'version:', 'host:')
+METADATA = get_metadata_metrics()
+# the stub lists histogram buckets by name only: these are the names they may have
+DISTRIBUTIONS = tuple(name for name, row in METADATA.items() if row['description'].startswith('Distribution:'))
+
+
+def generator_command(python=sys.executable):
+    """The session generator (see producers/README.md) on `python`, whose venv has `lk_producers`."""
+    return [str(python), '-m', 'lk_producers.session_generator']
 
 
 class Check(AgentCheck):
-    """Submits under the integration's namespace, like `LiveKitCheck`."""
+    """Submits under the integration's namespace, like `LiveKitCheck`, and keeps what it sent that
+    the stubs cannot list: the names of its distributions and its records (`send_log` data)."""
 
     __NAMESPACE__ = 'livekit'
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.distributions_sent = set()
+        self.logs_sent = []
+
     def check(self, _):
         pass
+
+    def submit_histogram_bucket(
+        self, name, value, lower_bound, upper_bound, monotonic, hostname, tags, raw=False, *args, **kwargs
+    ):
+        self.distributions_sent.add(name if raw else f'{self.__NAMESPACE__}.{name}')
+        super().submit_histogram_bucket(
+            name, value, lower_bound, upper_bound, monotonic, hostname, tags, raw, *args, **kwargs
+        )
+
+    def send_log(self, data, cursor=None, stream='default'):
+        self.logs_sent.append(data)
+        super().send_log(data, cursor, stream)
+
+
+# the distributions of every check make_check() gave out, for `assert_submissions_follow_metadata`
+_DISTRIBUTIONS_SENT = set()
 
 
 def make_check(tags=()):
     check = Check('livekit', {}, [{'tags': list(tags)}])
     check.check_id = 'livekit:test'
+    check.distributions_sent = _DISTRIBUTIONS_SENT
     return check
 
 
@@ -82,18 +113,30 @@ def totals_by_tag(aggregator, name, tag):
     return dict(result)
 
 
+def submitted_metrics(aggregator):
+    """Every metric stub the aggregator holds."""
+    return [stub for name in aggregator.metric_names for stub in aggregator.metrics(name)]
+
+
+def submitted_buckets(aggregator, names=DISTRIBUTIONS):
+    """Every histogram bucket stub the aggregator holds under `names`."""
+    return [stub for name in names for stub in aggregator.histogram_bucket(name)]
+
+
 def assert_submissions_follow_metadata(aggregator):
-    """Every metric and every distribution is in metadata.csv; no reserved or identifying tag."""
-    metadata = get_metadata_metrics()
-    aggregator.assert_metrics_using_metadata(metadata, check_submission_type=True)
-    for name, stubs in aggregator._histogram_buckets.items():
-        assert name in metadata, name
-        assert metadata[name]['description'].startswith('Distribution:'), name
-        for stub in stubs:
-            assert not any(tag.startswith(('upper_bound:', 'lower_bound:')) for tag in stub.tags)
-    for stubs in list(aggregator._metrics.values()) + list(aggregator._histogram_buckets.values()):
-        for stub in stubs:
-            assert not any(tag.startswith(RESERVED_TAGS) for tag in stub.tags), stub
+    """Every metric and every distribution is in metadata.csv; no reserved or identifying tag.
+
+    The distributions are those of metadata.csv and every one a check of `make_check()` submitted."""
+    aggregator.assert_metrics_using_metadata(METADATA, check_submission_type=True)
+    sent = set(_DISTRIBUTIONS_SENT)
+    for name in sent:
+        assert name in METADATA, name
+        assert METADATA[name]['description'].startswith('Distribution:'), name
+    buckets = submitted_buckets(aggregator, sorted(sent | set(DISTRIBUTIONS)))
+    for stub in buckets:
+        assert not any(tag.startswith(('upper_bound:', 'lower_bound:')) for tag in stub.tags)
+    for stub in submitted_metrics(aggregator) + buckets:
+        assert not any(tag.startswith(RESERVED_TAGS) for tag in stub.tags), stub
 
 
 def read_lines(path):
@@ -107,9 +150,7 @@ def generated_sessions(conversations, log_level='INFO', seed=1, instrument=None)
     directory holding `agent.log` and LiveKit's own `totals.json`. Cached for the test session."""
     out = Path(tempfile.mkdtemp(prefix=f'livekit-sessions-{log_level.lower()}-'))
     atexit.register(shutil.rmtree, out, True)
-    command = [
-        sys.executable,
-        str(GENERATOR),
+    command = generator_command() + [
         '--out',
         str(out),
         '--conversations',

@@ -11,24 +11,27 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from datadog_checks.livekit.distributions import bucket_bounds, bucket_index
 from datadog_checks.livekit.logs.pipeline import LogPipeline
 
 from .log_helpers import (
-    GENERATOR,
     assert_submissions_follow_metadata,
     bucket_counts,
     generated_sessions,
+    generator_command,
     load_totals,
     make_check,
     metric_total,
     read_lines,
 )
 
+REPO = Path(__file__).resolve().parents[2]
 # livekit-agents 1.2.18 with the companion, from livekit-plugins-datadog/tests/make_venv_1_2.sh
-PYTHON_1_2 = Path(__file__).resolve().parents[2] / '.venv-lk12' / 'bin' / 'python'
+PYTHON_1_2 = REPO / '.venv-lk12' / 'bin' / 'python'
+SCHEMA = json.loads((REPO / 'docs' / 'companion-records.schema.json').read_text())
 
 CONVERSATIONS = 12  # one of each generator scenario
 STOCK_ONLY = (6, 8, 9)  # stt_reconnect, silent_caller, llm_server_errors: no companion
@@ -64,7 +67,7 @@ def sessions_1_2(tmp_path_factory):
     hook = tmp_path_factory.mktemp('hook')
     (hook / 'companion_hook.py').write_text(HOOK)
     out = tmp_path_factory.mktemp('sessions-1.2')
-    command = [str(PYTHON_1_2), str(GENERATOR), '--out', str(out), '--conversations', str(CONVERSATIONS)]
+    command = generator_command(PYTHON_1_2) + ['--out', str(out), '--conversations', str(CONVERSATIONS)]
     command += [
         '--time-scale',
         '0.05',
@@ -113,7 +116,7 @@ def _read(lines, aggregator, datadog_agent):
     buckets['turn.e2e_latency.estimated'] = _bucket_counts_with(
         aggregator, 'livekit.turn.e2e_latency', 'method:estimated'
     )
-    records = {record['job_id']: record for record in datadog_agent._sent_logs[check.check_id]}
+    records = {record['job_id']: record for record in check.logs_sent}
     assert_submissions_follow_metadata(aggregator)
     return counts, buckets, records
 
@@ -146,6 +149,19 @@ def _estimated_e2e(jobs):
 
 def _metrics(jobs, kind):
     return [event for job in jobs for event in job['metrics_events'] if event['type'] == kind]
+
+
+@pytest.mark.parametrize('run', ['sessions', 'sessions_1_2'])
+def test_the_workers_companion_lines_follow_the_schema(request, run):
+    """What the real workers wrote (job fields and all) is what docs/companion-records.schema.json says."""
+    lines, _, companion_jobs = request.getfixturevalue(run)
+    records = [json.loads(raw) for raw in lines]
+    records = [record for record in records if record['name'] == 'livekit.plugins.datadog']
+    assert {record['job_id'] for record in records} == companion_jobs
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    for record in records:
+        errors = [f'{list(error.path)}: {error.message}' for error in validator.iter_errors(record)]
+        assert not errors, (record, errors)
 
 
 def test_companion_jobs_through_the_check_match_livekit(sessions, aggregator, datadog_agent):

@@ -6,44 +6,26 @@ the line clock), never reopened, bounded, persisted; turns, short records, e2e e
 
 import json
 import logging
-from datetime import UTC, datetime
 
 import pytest
 
 from datadog_checks.livekit.distributions import bucket_bounds, bucket_index
 from datadog_checks.livekit.logs.pipeline import LogPipeline
 
+from .lines import T0, companion_line, epoch_ms, job_fields, node_line, python_line
 from .log_helpers import bucket_counts, make_check, metric_total, totals_by_tag
-
-T0 = 1795546000.0
-
-
-def iso(seconds):
-    return datetime.fromtimestamp(T0 + seconds, tz=UTC).isoformat()
 
 
 def py(message, at, job='AJ_1', level='INFO', **extra):
-    record = {'message': message, 'level': level, 'name': 'livekit.agents', **extra, 'pid': 1}
-    if job:
-        record.update(job_id=job, room=f'room-{job}', room_id='RM_1')
-    record['timestamp'] = iso(at)
-    return json.dumps(record).encode()
+    return python_line(message, level, job=job_fields(at, job), **extra)
 
 
 def node(msg, at, job='AJ_n', level=30, **fields):
-    return json.dumps(
-        {'level': level, 'time': int((T0 + at) * 1000), 'pid': 1, 'jobId': job, **fields, 'msg': msg}
-    ).encode()
+    return node_line(msg, level, time=epoch_ms(at), jobId=job, **fields)
 
 
 def companion(event, at, job='AJ_1', **fields):
-    return py(
-        f'livekit.datadog {event}',
-        at,
-        job,
-        **{'livekit.event': event, 'livekit.schema': 1, 'service': 'support-bot'},
-        **fields,
-    )
+    return companion_line(event, job=job_fields(at, job), service='support-bot', **fields)
 
 
 def eou(at, job='AJ_1', delay=0.5):
@@ -92,7 +74,12 @@ class Run:
 
     @property
     def records(self):
-        return self.datadog_agent._sent_logs[self.check.check_id]
+        """The records the pipeline sent (`send_log` data, times in seconds)."""
+        return self.check.logs_sent
+
+    def assert_records_received(self, records):
+        """What the Agent received (`send_log` turns times into milliseconds)."""
+        self.datadog_agent.assert_logs(self.check.check_id, records)
 
 
 @pytest.fixture
@@ -110,22 +97,24 @@ def test_a_close_line_ends_the_conversation_with_its_reason(run, aggregator):
         tags=['agent_name:support', 'language:python', 'close_reason:participant_disconnected'],
     )
     aggregator.assert_metric('livekit.conversations.short', value=1, tags=['agent_name:support', 'language:python'])
-    assert r.records == [
-        {
-            'message': 'LiveKit conversation below 3 turns',
-            'livekit.event': 'conversation.short',
-            'ddsource': 'livekit',
-            'job_id': 'AJ_1',
-            'room': 'room-AJ_1',
-            'agent_name': 'support',
-            'turns': 2,
-            'min_turns': 3,
-            'duration_s': 12.5,
-            'close_reason': 'participant_disconnected',
-            'language': 'python',
-            'timestamp': int((T0 + 12.5) * 1000),
-        }
-    ]
+    r.assert_records_received(
+        [
+            {
+                'message': 'LiveKit conversation below 3 turns',
+                'livekit.event': 'conversation.short',
+                'ddsource': 'livekit',
+                'job_id': 'AJ_1',
+                'room': 'room-AJ_1',
+                'agent_name': 'support',
+                'turns': 2,
+                'min_turns': 3,
+                'duration_s': 12.5,
+                'close_reason': 'participant_disconnected',
+                'language': 'python',
+                'timestamp': epoch_ms(12.5),
+            }
+        ]
+    )
     assert bucket_counts(aggregator, 'livekit.conversation.duration') == {bucket_bounds(bucket_index(12.5))[0]: 1}
     assert bucket_counts(aggregator, 'livekit.conversation.turns') == {bucket_bounds(bucket_index(2))[0]: 1}
 

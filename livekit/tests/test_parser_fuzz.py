@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from datadog_checks.base.stubs import aggregator as aggregator_stub
-from datadog_checks.livekit.logs.parsers import Line, parse_line
+from datadog_checks.livekit.logs.parsers import Line, read_line
 from datadog_checks.livekit.logs.pipeline import LogPipeline
 
 from .fuzz_lines import (
@@ -32,7 +32,7 @@ from .fuzz_lines import (
     read_as_mutated,
     same_totals,
 )
-from .log_helpers import make_check
+from .log_helpers import make_check, submitted_buckets, submitted_metrics
 
 CORPUS = REAL_LINES + fixture_lines()[:2000]
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -49,12 +49,10 @@ def submitted(lines, chunk=7):
     pipeline.flush(check, NOW)
     pipeline.flush(check, NOW + 600)
     counts = Counter()
-    for name, stubs in aggregator_stub._metrics.items():
-        for stub in stubs:
-            counts[(name, tuple(sorted(stub.tags)))] += stub.value
-    for name, stubs in aggregator_stub._histogram_buckets.items():
-        for stub in stubs:
-            counts[(name, stub.lower_bound, tuple(sorted(stub.tags)))] += stub.value
+    for stub in submitted_metrics(aggregator_stub):
+        counts[(stub.name, tuple(sorted(stub.tags)))] += stub.value
+    for stub in submitted_buckets(aggregator_stub):
+        counts[(stub.name, stub.lower_bound, tuple(sorted(stub.tags)))] += stub.value
     return counts
 
 
@@ -70,7 +68,7 @@ def test_broken_lines_are_counted_and_leave_the_good_totals_exact(good, broken_p
     for line, broken_count in zip(good, broken_per_line, strict=False):
         for _ in range(broken_count):
             broken, outcome, reasons = mutate(rng.choice(CORPUS), rng)
-            parsed = parse_line(broken)
+            parsed = read_line(broken)
             assert read_as_mutated(parsed, outcome, reasons), (broken, outcome, reasons, parsed)
             outcomes[outcome] += 1
             mixed.append(broken)
@@ -158,8 +156,8 @@ def test_any_saved_state_is_restored_or_discarded_without_crashing(state):
 
 def test_deeply_nested_and_huge_lines():
     deep = [b'[' * 100_000, b'{"a":' * 50_000 + b'NaN' + b'}' * 50_000, b'[' * 100_000 + b'NaN']
-    assert [parse_line(line) for line in deep] == ['not_json', 'not_json', 'not_json']
+    assert [read_line(line) for line in deep] == ['not_json', 'not_json', 'not_json']
     # a 20 MB message (the tailer skips lines over 1 MiB; the parser copes anyway)
     huge = json.dumps({'message': 'x' * 20_000_000, 'level': 'INFO', 'name': 'n'}).encode()
-    line = parse_line(huge)
+    line = read_line(huge)
     assert isinstance(line, Line) and line.event is None

@@ -22,40 +22,15 @@ from datadog_checks.livekit.logs.events import (
     Synthesis,
     Transcription,
 )
-from datadog_checks.livekit.logs.parsers import Line, parse_line
+from datadog_checks.livekit.logs.parsers import Line, read_line
 from datadog_checks.livekit.logs.provider_errors import provider_from_label
 
+from .lines import JOB, companion_line, node_line, python_line
 from .log_helpers import FIXTURES
-
-JOB = {
-    'pid': 20382,
-    'job_id': 'AJ_49b9c7b9bb69',
-    'room': 'call-0e66d9d8',
-    'room_id': 'RM_64c963e27800',
-    'agent_name': 'support-agent',
-    'code.file.path': '/app/.venv/lib/python3.11/site-packages/livekit/agents/metrics/utils.py',
-    'code.function.name': 'log_metrics',
-    'code.line.number': 30,
-    'timestamp': '2026-11-24T18:49:41.895996+00:00',
-}
-
-
-def python_line(message, level='INFO', name='livekit.agents', job=True, **extra):
-    """A line as livekit-agents' JsonFormatter writes it (key order of 1.8.9)."""
-    record = {'message': message, 'level': level, 'name': name, **extra}
-    record.update(JOB if job else {'timestamp': JOB['timestamp']})
-    return json.dumps(record).encode()
-
-
-def node_line(msg, level=30, **fields):
-    """A pino line as @livekit/agents writes it."""
-    return json.dumps(
-        {'level': level, 'time': 1795545368220, 'pid': 11429, 'hostname': 'host-1', **fields, 'msg': msg}
-    ).encode()
 
 
 def parsed(raw):
-    line = parse_line(raw)
+    line = read_line(raw)
     assert isinstance(line, Line), line
     return line
 
@@ -250,7 +225,7 @@ def test_python_1_1_values_inside_the_message(message, expected):
         # 1.8.9, verified
         (
             "failed to generate LLM completion: message='Rate limit reached for gemini-2.0-flash', status_code=429, "
-            "retryable=True, request_id=req_abbf0d5ae5b4486a, retrying in 0.1s",
+            'retryable=True, request_id=req_abbf0d5ae5b4486a, retrying in 0.1s',
             'WARNING',
             {'llm': '__main__.ScriptedLLM', 'attempt': 1},
             ProviderError('llm', True, None, None),
@@ -469,7 +444,7 @@ def test_python_session_closed_and_job_request():
     request = parsed(
         python_line(
             'received job request',
-            job=False,
+            job=None,
             job_id='AJ_x',
             dispatch_id='AD_y',
             room='call-1',
@@ -501,7 +476,7 @@ def test_python_levels_and_loggers():
 
 
 def test_python_worker_line_without_job():
-    line = parsed(python_line('process initialized', job=False, elapsed_time=0.42))
+    line = parsed(python_line('process initialized', job=None, elapsed_time=0.42))
     assert (line.job_id, line.agent_name, line.event) == (None, None, None)
 
 
@@ -604,19 +579,19 @@ def test_node_session_lines_and_levels():
             'failed to recognize speech, retrying in 100ms',
             40,
             {'stt': 'deepgram.STT'},
-            ProviderError('stt', True, None, 'deepgram'),
+            ProviderError('stt', True, None, 'deepgram', unseen_by_companion=True),
         ),
         (
             'failed to synthesize speech, retrying in 100ms',
             40,
             {'tts': 'cartesia.TTS'},
-            ProviderError('tts', True, None, 'cartesia'),
+            ProviderError('tts', True, None, 'cartesia', unseen_by_companion=True),
         ),
         (
             'failed to generate TTS completion, retrying in 100ms',
             40,
             {'tts': 'elevenlabs.TTS'},
-            ProviderError('tts', True, None, 'elevenlabs'),
+            ProviderError('tts', True, None, 'elevenlabs', unseen_by_companion=True),
         ),
         ('failed, switching to next LLM', 40, {'llm': 'openai.LLM'}, ProviderError('llm', True, None, 'openai')),
         ('timed out, switching to next LLM', 40, {'llm': 'google.LLM'}, ProviderError('llm', True, None, 'google')),
@@ -650,24 +625,15 @@ def test_node_provider_error_lines(msg, level, fields, expected):
 # -- companion records --------------------------------------------------------------------------
 
 
-def companion(event, **fields):
-    return python_line(
-        f'livekit.datadog {event}',
-        name='livekit.plugins.datadog',
-        **{'livekit.event': event, 'livekit.schema': 1},
-        **fields,
-    )
-
-
 def test_companion_records():
     start = parsed(
-        companion(
+        companion_line(
             'session_start', service='support-bot', sdk_version='1.8.9', plugin_version='0.1.0', language='python'
         )
     )
     assert (start.companion, start.service) == (True, 'support-bot')
     llm = parsed(
-        companion(
+        companion_line(
             'llm_request',
             model='gpt-4.1',
             provider='openai',
@@ -688,7 +654,7 @@ def test_companion_records():
     # the companion's measured duration wins over the derived one
     assert llm.event == ModelRequest('llm', 'gpt-4.1', 'openai', 1200, 40, 1024, 0, 0.2, 0.81)
     tts = parsed(
-        companion(
+        companion_line(
             'tts_request',
             model='sonic-2',
             provider='cartesia',
@@ -699,14 +665,14 @@ def test_companion_records():
         )
     )
     assert tts.event == Synthesis('sonic-2', 'cartesia', 0.1, 2.0, 42)
-    assert parsed(companion('turn', role='user', item_id='item_1', interrupted=False)).event == CompanionTurn(
+    assert parsed(companion_line('turn', role='user', item_id='item_1', interrupted=False)).event == CompanionTurn(
         'user', None
     )
-    assert parsed(companion('turn', role='assistant', item_id='item_2', e2e_latency=0.72)).event == CompanionTurn(
+    assert parsed(companion_line('turn', role='assistant', item_id='item_2', e2e_latency=0.72)).event == CompanionTurn(
         'assistant', 0.72
     )
     error = parsed(
-        companion(
+        companion_line(
             'error',
             error_kind='tts',
             model='sonic-2',
@@ -717,7 +683,7 @@ def test_companion_records():
     )
     assert error.event == ProviderError('tts', True, 'sonic-2', 'cartesia')
     end = parsed(
-        companion(
+        companion_line(
             'conversation',
             close_reason='participant_disconnected',
             user_turns=2,
@@ -737,7 +703,7 @@ def test_companion_records():
 def test_companion_record_of_an_unknown_schema_is_not_read():
     line = parsed(
         python_line(
-            'livekit.datadog llm_request', **{'livekit.event': 'llm_request', 'livekit.schema': 2}, prompt_tokens=5
+            'livekit.datadog llm_request', **{'livekit.event': 'llm_request', 'livekit.schema': 3}, prompt_tokens=5
         )
     )
     assert (line.event, line.rejected) == (None, 'unknown_schema')
@@ -768,7 +734,7 @@ def test_companion_record_of_an_unknown_schema_is_not_read():
     ],
 )
 def test_lines_that_are_not_livekit_lines(raw, reason):
-    assert parse_line(raw) == reason
+    assert read_line(raw) == reason
 
 
 @pytest.mark.parametrize(
@@ -793,7 +759,7 @@ def test_lines_that_are_not_livekit_lines(raw, reason):
 )
 def test_a_wrong_value_in_a_known_field_rejects_the_event_but_not_the_line(field, value):
     fields = {'ttft': 0.3, 'prompt_tokens': 10, 'completion_tokens': 5, 'tokens_per_second': 10.0, field: value}
-    line = parsed(python_line('LLM metrics', job=field not in ('job_id', 'agent_name'), **fields))
+    line = parsed(python_line('LLM metrics', job=JOB if field not in ('job_id', 'agent_name') else None, **fields))
     assert (line.event, line.rejected) == (None, 'bad_value')
     assert line.level == 'INFO'
 
@@ -855,8 +821,10 @@ def test_older_node_releases_logmetrics_lines_read_as_on_1_9(path):
             assert event == NoResponse('llm')
         elif message in ('LLM metrics', 'RealtimeModel metrics'):
             realtime = message == 'RealtimeModel metrics'
-            keys = ('input_tokens', 'output_tokens', 'cached_input_tokens') if realtime else (
-                'inputTokens', 'outputTokens', 'promptCachedTokens'
+            keys = (
+                ('input_tokens', 'output_tokens', 'cached_input_tokens')
+                if realtime
+                else ('inputTokens', 'outputTokens', 'promptCachedTokens')
             )
             assert (event.input_tokens, event.output_tokens, event.cached_tokens) == tuple(record[k] for k in keys)
             assert event.ttft == pytest.approx(record['ttftMs'] / 1000)

@@ -37,7 +37,7 @@ INSTANCE_TAGS = ('team:voice',)
 IDLE_TIMEOUT = 600.0
 
 
-def run_pipeline(lines, datadog_agent, chunk=1000, **options):
+def run_pipeline(lines, chunk=1000, **options):
     """Feed the lines in chunks as the tailer would, flush, then flush again once every
     conversation has been idle for the timeout; returns the records sent with `send_log`."""
     pipeline = LogPipeline(tags=INSTANCE_TAGS, conversation_idle_timeout=IDLE_TIMEOUT, **options)
@@ -48,7 +48,7 @@ def run_pipeline(lines, datadog_agent, chunk=1000, **options):
     pipeline.flush(check, now)
     pipeline.flush(check, now + IDLE_TIMEOUT)
     assert pipeline.dump_state()['open'] == []
-    return list(datadog_agent._sent_logs[check.check_id])
+    return list(check.logs_sent)
 
 
 def expected_by_model(totals, kind):
@@ -88,7 +88,7 @@ def debug_run():
 @pytest.mark.parametrize('run', ['info_run', 'debug_run'])
 def test_requests_and_tokens_per_model_match_livekit(request, run, aggregator, datadog_agent):
     lines, totals = request.getfixturevalue(run)
-    run_pipeline(lines, datadog_agent)
+    run_pipeline(lines)
 
     for kind, metric in (('llm', 'llm.requests'), ('tts', 'tts.requests'), ('stt', 'stt.requests')):
         assert submitted_by_model(aggregator, f'livekit.{metric}') == expected_by_model(totals, kind), kind
@@ -119,7 +119,7 @@ def test_requests_and_tokens_per_model_match_livekit(request, run, aggregator, d
 @pytest.mark.parametrize('run', ['info_run', 'debug_run'])
 def test_provider_errors_match_livekit_error_events(request, run, aggregator, datadog_agent):
     lines, totals = request.getfixturevalue(run)
-    run_pipeline(lines, datadog_agent)
+    run_pipeline(lines)
     expected = totals['overall']['errors']
     assert expected['llm_error']['recoverable'] and expected['llm_error']['unrecoverable'], 'the run injects failures'
     for kind, metric in (('llm_error', 'llm.errors'), ('tts_error', 'tts.errors'), ('stt_error', 'stt.errors')):
@@ -149,7 +149,7 @@ def test_provider_errors_match_livekit_error_events(request, run, aggregator, da
 def test_user_turns_per_conversation_match_livekit(request, run, aggregator, datadog_agent):
     lines, totals = request.getfixturevalue(run)
     # every conversation is "short" below 1000 turns, so each one sends its record
-    records = run_pipeline(lines, datadog_agent, min_conversation_turns=1000)
+    records = run_pipeline(lines, min_conversation_turns=1000)
     by_job = {record['job_id']: record for record in records}
     assert set(by_job) == set(totals['jobs'])
     for job_id, job in totals['jobs'].items():
@@ -166,7 +166,7 @@ def test_user_turns_per_conversation_match_livekit(request, run, aggregator, dat
 
 def test_close_reasons_match_livekit_close_events(debug_run, aggregator, datadog_agent):
     lines, totals = debug_run
-    records = run_pipeline(lines, datadog_agent, min_conversation_turns=1000)
+    records = run_pipeline(lines, min_conversation_turns=1000)
     assert {r['job_id']: r['close_reason'] for r in records} == {
         job_id: job['close_reason'] for job_id, job in totals['jobs'].items()
     }
@@ -183,13 +183,13 @@ def test_close_reasons_match_livekit_close_events(debug_run, aggregator, datadog
 
 def test_without_close_lines_conversations_end_after_the_idle_timeout(info_run, aggregator, datadog_agent):
     lines, totals = info_run
-    records = run_pipeline(lines, datadog_agent, min_conversation_turns=1000)
+    records = run_pipeline(lines, min_conversation_turns=1000)
     assert Counter(r['close_reason'] for r in records) == {'idle_timeout': len(totals['jobs'])}
 
 
 def test_short_conversations_match_livekit(info_run, aggregator, datadog_agent):
     lines, totals = info_run
-    records = run_pipeline(lines, datadog_agent)
+    records = run_pipeline(lines)
     short = {job_id for job_id, job in totals['jobs'].items() if job['eou_events'] < 3}
     assert short, 'the plans include short conversations'
     assert {r['job_id'] for r in records} == short
@@ -200,13 +200,15 @@ def test_short_conversations_match_livekit(info_run, aggregator, datadog_agent):
         assert record['livekit.event'] == 'conversation.short'
         assert record['ddsource'] == 'livekit'
         assert (record['turns'], record['min_turns']) == (job['eou_events'], 3)
-        assert record['ddtags'] == 'team:voice'
-        assert job['started_at'] - 5 < record['timestamp'] / 1000 < job['ended_at'] + 5
+        assert job['started_at'] - 5 < record['timestamp'] < job['ended_at'] + 5
+    # the Agent receives them with the instance tags and the time in milliseconds
+    received = [{**r, 'ddtags': 'team:voice', 'timestamp': int(r['timestamp'] * 1000)} for r in records]
+    datadog_agent.assert_logs('livekit:test', received)
 
 
 def test_latencies_hold_exactly_what_livekit_logged(info_run, aggregator, datadog_agent):
     lines, totals = info_run
-    run_pipeline(lines, datadog_agent)
+    run_pipeline(lines)
     logged = totals['overall']['latencies_logged']
     assert bucket_counts(aggregator, 'livekit.llm.ttft') == logged_bucket_counts(logged['llm_ttft'])
     assert bucket_counts(aggregator, 'livekit.tts.ttfb') == logged_bucket_counts(logged['tts_ttfb'])
@@ -222,7 +224,7 @@ def test_latencies_hold_exactly_what_livekit_logged(info_run, aggregator, datado
 
 def test_request_duration_percentiles_match_livekit_durations(info_run, aggregator, datadog_agent):
     lines, totals = info_run
-    run_pipeline(lines, datadog_agent)
+    run_pipeline(lines)
     # stock lines give completion_tokens / tokens_per_second, i.e. LiveKit's duration
     durations = sorted(e['duration'] for e in livekit_events(totals, 'llm_metrics') if e['completion_tokens'] > 0)
     buckets = all_buckets(aggregator, 'livekit.llm.duration')
@@ -234,7 +236,7 @@ def test_request_duration_percentiles_match_livekit_durations(info_run, aggregat
 
 def test_estimated_e2e_latency_per_answered_turn(info_run, aggregator, datadog_agent):
     lines, totals = info_run
-    run_pipeline(lines, datadog_agent)
+    run_pipeline(lines)
     buckets = all_buckets(aggregator, 'livekit.turn.e2e_latency')
     estimates = sum(count for _, _, count in buckets)
     # one estimate per user turn that got an answer; LiveKit measures its e2e on the same turns
@@ -247,7 +249,7 @@ def test_estimated_e2e_latency_per_answered_turn(info_run, aggregator, datadog_a
 @pytest.mark.parametrize('run', ['info_run', 'debug_run'])
 def test_every_line_is_counted_by_level_and_errors_by_logger(request, run, aggregator, datadog_agent):
     lines, _ = request.getfixturevalue(run)
-    run_pipeline(lines, datadog_agent)
+    run_pipeline(lines)
     decoded = [json.loads(line) for line in lines]
     levels = Counter(record['level'].lower() for record in decoded)
     assert totals_by_tag(aggregator, 'livekit.log.lines', 'level') == levels
@@ -273,19 +275,19 @@ def test_restart_between_runs_loses_nothing(info_run, aggregator, datadog_agent)
     second.flush(check, now + 1)
     second.flush(check, now + 1 + IDLE_TIMEOUT)
 
-    records = datadog_agent._sent_logs[check.check_id]
+    records = check.logs_sent
     assert {r['job_id']: r['turns'] for r in records} == {j: job['eou_events'] for j, job in totals['jobs'].items()}
     assert metric_total(aggregator, 'livekit.conversations.started') == len(totals['jobs'])
     assert submitted_by_model(aggregator, 'livekit.llm.requests') == expected_by_model(totals, 'llm')
 
 
-COMPANION_HOOK = '''
+COMPANION_HOOK = """
 from livekit.plugins import datadog
 
 
 def instrument(session, job_info):
     datadog.instrument(session, service="support-bot")
-'''
+"""
 
 
 @pytest.fixture(scope='module')
@@ -299,7 +301,7 @@ def test_companion_counts_each_request_once(companion_run, aggregator, datadog_a
     lines, totals = companion_run
     assert any(b'"livekit.datadog llm_request"' in line for line in lines)
     assert any(b'"LLM metrics"' in line for line in lines), 'the stock lines are there too'
-    run_pipeline(lines, datadog_agent)
+    run_pipeline(lines)
     for kind, metric in (('llm', 'llm.requests'), ('tts', 'tts.requests'), ('stt', 'stt.requests')):
         assert submitted_by_model(aggregator, f'livekit.{metric}') == expected_by_model(totals, kind), kind
     usage = totals['overall']['usage_tokens']
@@ -323,7 +325,7 @@ def test_companion_counts_each_request_once(companion_run, aggregator, datadog_a
 
 def test_companion_gives_measured_durations_and_latencies(companion_run, aggregator, datadog_agent):
     lines, totals = companion_run
-    run_pipeline(lines, datadog_agent)
+    run_pipeline(lines)
     durations = [e['duration'] for e in livekit_events(totals, 'llm_metrics')]
     assert bucket_counts(aggregator, 'livekit.llm.duration') == logged_bucket_counts(durations)
     assert bucket_counts(aggregator, 'livekit.turn.e2e_latency') == logged_bucket_counts(
@@ -335,7 +337,7 @@ def test_companion_gives_measured_durations_and_latencies(companion_run, aggrega
 
 def test_companion_conversations_match_session_history_and_close_events(companion_run, aggregator, datadog_agent):
     lines, totals = companion_run
-    records = run_pipeline(lines, datadog_agent, min_conversation_turns=1000)
+    records = run_pipeline(lines, min_conversation_turns=1000)
     by_job = {record['job_id']: record for record in records}
     assert set(by_job) == set(totals['jobs'])
     for job_id, job in totals['jobs'].items():
@@ -374,7 +376,7 @@ def test_captures_of_python_releases_are_committed():
 def test_captures_of_python_releases_match_livekit(capture, aggregator, datadog_agent):
     lines = read_lines(FIXTURES / f'{capture}.jsonl')
     totals = json.loads(CAPTURES[capture].read_text())
-    records = run_pipeline(lines, datadog_agent, min_conversation_turns=1000)
+    records = run_pipeline(lines, min_conversation_turns=1000)
     if any(b'"session closed"' in line for line in lines):
         assert {r['job_id']: r['close_reason'] for r in records} == {
             job_id: job['close_reason'] for job_id, job in totals['jobs'].items()
@@ -401,7 +403,7 @@ def test_captures_of_python_releases_match_livekit(capture, aggregator, datadog_
     assert {r['job_id']: r['turns'] for r in records} == {j: job['eou_events'] for j, job in totals['jobs'].items()}
     assert {r['job_id']: r.get('room') for r in records} == {j: job['room'] for j, job in totals['jobs'].items()}
     # up to 1.1.5 the values are inside the message: f'ttft={ttft:.2f}', f'ttfb={ttfb}'
-    ttft = [float(f"{e['ttft']:.2f}") for e in livekit_events(totals, 'llm_metrics')]
+    ttft = [float(f'{e["ttft"]:.2f}') for e in livekit_events(totals, 'llm_metrics')]
     ttfb = [e['ttfb'] for e in livekit_events(totals, 'tts_metrics')]
     assert bucket_counts(aggregator, 'livekit.llm.ttft') == logged_bucket_counts(ttft)
     assert bucket_counts(aggregator, 'livekit.tts.ttfb') == logged_bucket_counts(ttfb)
@@ -418,7 +420,7 @@ def test_a_node_capture_is_committed():
 
 
 def check_node_capture(lines, totals, aggregator, datadog_agent, job_ids_on_job_lines=True):
-    records = run_pipeline(lines, datadog_agent, min_conversation_turns=1000)
+    records = run_pipeline(lines, min_conversation_turns=1000)
     overall = totals['overall']
     counts, errors = overall['metrics_counts'], overall['errors']
     # Node writes an `LLM metrics` line for a request that failed for good: no success

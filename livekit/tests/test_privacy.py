@@ -12,7 +12,7 @@ import pytest
 
 from datadog_checks.livekit.logs.pipeline import LogPipeline
 
-from .log_helpers import FIXTURES, generated_sessions, make_check, read_lines
+from .log_helpers import FIXTURES, generated_sessions, make_check, read_lines, submitted_buckets, submitted_metrics
 
 COMPANION_HOOK = '''
 from livekit.plugins import datadog
@@ -74,8 +74,7 @@ def test_no_private_value_job_id_or_room_in_metrics_or_records(debug_log, aggreg
     pipeline.flush(check, now)
     pipeline.flush(check, now + 600)
 
-    submitted = [stub for stubs in aggregator._metrics.values() for stub in stubs]
-    submitted += [stub for stubs in aggregator._histogram_buckets.values() for stub in stubs]
+    submitted = submitted_metrics(aggregator) + submitted_buckets(aggregator, sorted(check.distributions_sent))
     assert submitted
     forbidden = {value for value in private | identifiers if len(value) >= 4}
     for stub in submitted:
@@ -84,7 +83,7 @@ def test_no_private_value_job_id_or_room_in_metrics_or_records(debug_log, aggreg
             assert value not in private, text
             assert not any(secret in text for secret in forbidden), text
 
-    sent = datadog_agent._sent_logs[check.check_id]
+    sent = check.logs_sent
     assert len(sent) == len({r['job_id'] for r in records if 'job_id' in r})
     for record in sent:
         for key, value in record.items():

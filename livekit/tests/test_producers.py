@@ -10,17 +10,16 @@ how many `log_metrics` lines each job wrote.
 
 import json
 import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from livekit.agents import __version__ as livekit_agents_version
+from lk_producers import plans
 
-from .producers import plans
+from .log_helpers import generator_command
 
-GENERATOR = Path(__file__).parent / 'producers' / 'session_generator.py'
 METRICS_MESSAGES = {
     'llm_metrics': 'LLM metrics',
     'tts_metrics': 'TTS metrics',
@@ -33,7 +32,7 @@ JOB_FIELDS = ('pid', 'job_id', 'room', 'room_id', 'agent_name')
 @pytest.fixture(scope='module')
 def generated(tmp_path_factory):
     out = tmp_path_factory.mktemp('generated')
-    command = [sys.executable, str(GENERATOR), '--out', str(out), '--conversations', '3', '--seed', '7']
+    command = generator_command() + ['--out', str(out), '--conversations', '3', '--seed', '7']
     command += ['--time-scale', '0.05', '--concurrency', '3', '--agent-name', 'smoke-agent', '--timeout', '240']
     subprocess.run(command, check=True, timeout=300, capture_output=True)
     lines = [json.loads(line) for line in (out / 'agent.log').read_text().splitlines()]

@@ -3,42 +3,28 @@
 # Licensed under a 3-clause BSD style license (see LICENSE)
 """A failing `send_log` (an Agent without integration log collection) never changes a count: on a real
 DEBUG log over several runs, every metric equals LiveKit's and what a working Agent receives."""
+
 import json
 import logging
 from collections import Counter
 
 import pytest
 
-from datadog_checks.dev.utils import get_metadata_metrics
-from datadog_checks.livekit.conversations import Conversations
 from datadog_checks.livekit.logs.pipeline import LogPipeline
 
-from .log_helpers import FIXTURES, Check, read_lines
+from .log_helpers import FIXTURES, Check, read_lines, submitted_buckets, submitted_metrics
 
 LOG = FIXTURES / 'python-1.8.9-session-debug.jsonl'
 TOTALS = json.loads((FIXTURES / 'python-1.8.9-session-debug.totals.json').read_text())
 RUNS = 3
 IDLE_TIMEOUT = 600.0
-DISTRIBUTIONS = [n for n, m in get_metadata_metrics().items() if m['description'].startswith('Distribution:')]
 
 
-class RecordingCheck(Check):
-    """A working Agent; keeps what it was given to send."""
-
-    def __init__(self, *args):
-        super().__init__(*args)
-        self.sent = []
-
-    def send_log(self, data, cursor=None, stream='default'):
-        self.sent.append(data)
-        super().send_log(data, cursor, stream)
-
-
-class AgentWithoutSendLog(RecordingCheck):
+class AgentWithoutSendLog(Check):
     """Agents before the integration-logs launcher have no `send_log` builtin: the call raises."""
 
     def send_log(self, data, cursor=None, stream='default'):
-        self.sent.append(data)
+        self.logs_sent.append(data)
         raise AttributeError("module 'datadog_agent' has no attribute 'send_log'")
 
 
@@ -53,15 +39,13 @@ def run_three_times(check_class, aggregator):
         pipeline.feed(lines[run * size : (run + 1) * size])
         pipeline.flush(check, TOTALS['overall']['ended_at'] + (IDLE_TIMEOUT * 2 if run == RUNS - 1 else 0))
     submitted = Counter()
-    for name in aggregator.metric_names:
-        for stub in aggregator.metrics(name):
-            submitted[name, tuple(sorted(stub.tags))] += stub.value
+    for stub in submitted_metrics(aggregator):
+        submitted[stub.name, tuple(sorted(stub.tags))] += stub.value
     buckets = Counter()
-    for name in DISTRIBUTIONS:
-        for stub in aggregator.histogram_bucket(name):
-            buckets[name, stub.lower_bound, tuple(sorted(stub.tags))] += stub.value
+    for stub in submitted_buckets(aggregator):
+        buckets[stub.name, stub.lower_bound, tuple(sorted(stub.tags))] += stub.value
     aggregator.reset()
-    return submitted, buckets, check.sent
+    return submitted, buckets, check.logs_sent
 
 
 def total(submitted, name):
@@ -69,7 +53,7 @@ def total(submitted, name):
 
 
 def test_a_raising_send_log_changes_no_count(aggregator, caplog):
-    working, working_buckets, records = run_three_times(RecordingCheck, aggregator)
+    working, working_buckets, records = run_three_times(Check, aggregator)
     short_jobs = [job for job in TOTALS['jobs'].values() if job['user_turns'] < 3]
     assert [r['job_id'] for r in records] == [job['job_id'] for job in short_jobs]
     assert len(records) == 1
@@ -110,9 +94,10 @@ def test_a_send_log_that_fails_part_of_the_time_warns_with_the_count(aggregator,
             super().send_log(data, cursor, stream)
             sent.append(data)
 
-    pipeline = LogPipeline(conversation_idle_timeout=IDLE_TIMEOUT)
     # below 99 turns, every one of the 4 conversations is short
-    pipeline.conversations = Conversations(99, IDLE_TIMEOUT, 100)
+    pipeline = LogPipeline(
+        min_conversation_turns=99, conversation_idle_timeout=IDLE_TIMEOUT, max_open_conversations=100
+    )
     check = Flaky('livekit', {}, [{}])
     check.check_id = 'livekit:flaky'
     pipeline.feed(read_lines(LOG))

@@ -11,13 +11,13 @@ import pytest
 from google.protobuf.json_format import MessageToJson
 from livekit.agents import __version__ as LIVEKIT_AGENTS_VERSION
 from livekit.protocol import agent_worker
+from lk_producers.capture_worker_metrics import AGENT_NAME, running_node_worker, running_worker
 
 from datadog_checks.base.constants import ServiceCheck
 from datadog_checks.dev.utils import assert_service_checks, get_metadata_metrics
 from datadog_checks.livekit import LiveKitCheck
 
 from . import http_servers
-from .producers.capture_worker_metrics import AGENT_NAME, running_node_worker, running_worker
 
 FIXTURES = Path(__file__).parent / 'fixtures' / 'openmetrics'
 CAPTURED_HTTP = json.loads((FIXTURES / 'worker_http.json').read_text())

@@ -3,7 +3,7 @@
 # Licensed under a 3-clause BSD style license (see LICENSE)
 """Re-capture every committed LiveKit sample from the real producers (`make fixtures`).
 
-    .venv/bin/python livekit/tests/producers/capture_all.py [--only STEP ...]
+    .venv/bin/python -m lk_producers.capture_all [--only STEP ...]
 
 Steps, each writing into tests/fixtures/ (see fixtures/logs/README.md):
   old-python   livekit-agents 1.0.23 to 1.7.1 workers            python-<version>.jsonl / .expected.json
@@ -32,8 +32,8 @@ NODE_MODULES = REPO / 'tools' / 'node' / 'node_modules'
 def generate(log_name: str, totals_name: str, *generator_args: str) -> None:
     """Run the session generator; keep its log and LiveKit's totals under the fixture names."""
     with tempfile.TemporaryDirectory() as work:
-        command = [sys.executable, str(HERE / 'session_generator.py'), '--out', work, '--seed', '1', *generator_args]
-        subprocess.run(command, check=True)
+        command = [sys.executable, '-m', 'lk_producers.session_generator', '--out', work, '--seed', '1']
+        subprocess.run(command + list(generator_args), check=True)
         shutil.copyfile(Path(work) / 'agent.log', LOGS / log_name)
         shutil.copyfile(Path(work) / 'totals.json', LOGS / totals_name)
     print(f'captured {LOGS / log_name}')
@@ -57,11 +57,11 @@ def capture_python() -> None:
 
 
 def capture_old_python() -> None:
-    subprocess.run([sys.executable, str(HERE / 'capture_old_versions.py')], check=True)
+    subprocess.run([sys.executable, '-m', 'lk_producers.capture_old_versions'], check=True)
 
 
 def capture_worker_endpoints() -> None:
-    subprocess.run([sys.executable, str(HERE / 'capture_worker_metrics.py')], check=True)
+    subprocess.run([sys.executable, '-m', 'lk_producers.capture_worker_metrics'], check=True)
 
 
 STEPS = {

@@ -4,13 +4,14 @@
 """Capture the log shapes of older livekit-agents releases, from the releases themselves.
 
 For each release below, creates (once) the git-ignored venv `.venv-lk-<version>` at the repository
-root with that release from PyPI, then runs the session generator with that venv's Python: the
+root with that release from PyPI and the producers (`pip install -e` of this folder, which the
+release's worker imports), then runs the session generator with that venv's Python: the
 release's own worker (`python scripted_agent.py start`), JsonFormatter, job log forwarding,
 `metrics.log_metrics`, retry and error lines, on real AgentSessions. Writes
 `tests/fixtures/logs/python-<version>.jsonl` (the worker's stdout) and
 `python-<version>.expected.json` (LiveKit's own totals, see README.md next to this file).
 
-    .venv/bin/python livekit/tests/producers/capture_old_versions.py [--versions 1.1.5 1.2.18 ...]
+    .venv/bin/python -m lk_producers.capture_old_versions [--versions 1.1.5 1.2.18 ...]
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from capture_all import generate
+from lk_producers.capture_all import generate
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
@@ -45,8 +46,8 @@ def ensure_venv(version: str) -> Path:
     venv = REPO / f'.venv-lk-{version}'
     python = venv / 'bin' / 'python'
     marker = venv / '.installed'
-    requirements = RELEASES[version]
-    if marker.exists() and marker.read_text().split() == requirements:
+    requirements = [*RELEASES[version], '--editable', str(HERE)]  # the release and the producers
+    if marker.exists() and marker.read_text().splitlines() == requirements:
         return python
     shutil.rmtree(venv, ignore_errors=True)
     subprocess.run([sys.executable, '-m', 'venv', str(venv)], check=True)

@@ -8,7 +8,7 @@ at a LiveKit URL where nothing listens, once single-process and once with PROMET
 set in the environment (setting only `prometheus_multiproc_dir=` yields an empty /metrics, see the
 reference), waits until the idle job processes are initialized, then saves /metrics, / and /worker.
 
-    .venv/bin/python livekit/tests/producers/capture_worker_metrics.py [--out DIR]
+    .venv/bin/python -m lk_producers.capture_worker_metrics [--out DIR]
 
 Re-run it for a new livekit-agents version; `running_worker()` is also used by a test.
 """

@@ -12,7 +12,7 @@ from typing import Any
 from livekit.agents import AgentSession
 from livekit.agents.voice.events import AgentStateChangedEvent
 
-from scripted_io import ScriptedMic
+from lk_producers.scripted_io import ScriptedMic
 
 # Upper bound for one agent answer, retries and backoff included, in unscaled seconds; a
 # guard against a hung plan, never reached by a healthy one.

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from livekit.agents import AgentSession, __version__, metrics
-from livekit.agents.voice.events import CloseEvent, ErrorEvent, MetricsCollectedEvent
+from livekit.agents.voice.events import CloseEvent, ErrorEvent, EventTypes, MetricsCollectedEvent
 
-from compat import model_usage
+from lk_producers.compat import model_usage
 
 CLOSE_TIMEOUT_S = 10.0
 METRICS_KINDS = {
@@ -87,6 +87,13 @@ class LiveKitTotals:
         session.on('session_usage_updated', self._on_usage_updated)
         for instance in fallback_instances(session):
             instance.on('error', lambda error, instance=instance: self._on_instance_error(instance, error))
+        # `--tools`: LiveKit's reports of the function tool executions (absent otherwise)
+        self._tools: dict[str, list[dict[str, Any]]] | None = None
+        if 'tool_turns' in plan:
+            self._tools = {'function_tools_executed': [], 'tool_execution_updated': []}
+            session.on('function_tools_executed', self._on_tools_executed)
+            if 'tool_execution_updated' in getattr(EventTypes, '__args__', ()):  # 1.8+
+                session.on('tool_execution_updated', self._on_tool_execution_updated)
 
     def on_metrics_collected(self, ev: MetricsCollectedEvent) -> None:
         self._metrics.append(ev.metrics.model_dump(mode='json'))
@@ -124,14 +131,44 @@ class LiveKitTotals:
         self._close.setdefault('created_at', time.time())
         self._closed.set()
 
+    def _on_tools_executed(self, ev: Any) -> None:
+        assert self._tools is not None
+        for call, output in zip(ev.function_calls, ev.function_call_outputs):
+            self._tools['function_tools_executed'].append(
+                {
+                    'name': call.name,
+                    'call_id': call.call_id,
+                    'is_error': None if output is None else output.is_error,
+                    'output': None if output is None else output.output,
+                    'created_at': getattr(ev, 'created_at', None),
+                }
+            )
+
+    def _on_tool_execution_updated(self, ev: Any) -> None:
+        assert self._tools is not None
+        self._tools['tool_execution_updated'].append({**ev.update.model_dump(mode='json'), 'created_at': ev.created_at})
+
     def _on_usage_updated(self, _ev: Any) -> None:
         self._usage_updates += 1
 
     def snapshot(self) -> dict[str, Any]:
         history = [item.model_dump(mode='json') for item in self._session.history.items]
         messages = [item for item in history if item.get('type') == 'message']
+        tools = {}
+        if self._tools is not None:
+            tools = {
+                'tool_executions': {
+                    **self._tools,
+                    'history': [
+                        {k: item.get(k) for k in ('type', 'name', 'call_id', 'is_error', 'created_at')}
+                        for item in history
+                        if item.get('type') in ('function_call', 'function_call_output')
+                    ],
+                }
+            }
         return {
             **self._job,
+            **tools,
             'scenario': self._plan['scenario'],
             'sdk_version': __version__,
             'started_at': self._started_at,

@@ -221,8 +221,13 @@ ATTEMPTS_UNTIL_UNRECOVERABLE = 4  # max_retry 3 + the first attempt
 FALLBACK_TTS_ATTEMPTS = 3  # tts.FallbackAdapter's max_retry_per_tts 2 + the first attempt
 
 
-def build_plans(count: int, seed: int, time_scale: float) -> list[dict[str, Any]]:
-    return [build_plan(index, seed, time_scale) for index in range(count)]
+def build_plans(count: int, seed: int, time_scale: float, *, tools: bool = False) -> list[dict[str, Any]]:
+    plans = [build_plan(index, seed, time_scale) for index in range(count)]
+    if tools:  # `--tools`: scripted function tool calls (scripted_tools.py); off, the plans are unchanged
+        from lk_producers.scripted_tools import add_tools
+
+        plans = [add_tools(plan) for plan in plans]
+    return plans
 
 
 def build_plan(index: int, seed: int, time_scale: float) -> dict[str, Any]:

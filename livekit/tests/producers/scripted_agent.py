@@ -24,12 +24,12 @@ from typing import Any
 
 from livekit.agents import Agent, AgentSession, JobContext, MetricsCollectedEvent, cli, metrics
 
-import generator_env
-from compat import AgentServer
-from conversation import AgentStates, run_caller
-from livekit_totals import LiveKitTotals
-from scripted_io import ScriptedMic, ScriptedSpeaker
-from scripted_providers import TTS_SAMPLE_RATE, scripted_session
+from lk_producers import generator_env
+from lk_producers.compat import AgentServer
+from lk_producers.conversation import AgentStates, run_caller
+from lk_producers.livekit_totals import LiveKitTotals
+from lk_producers.scripted_io import ScriptedMic, ScriptedSpeaker
+from lk_producers.scripted_providers import TTS_SAMPLE_RATE, scripted_session
 
 
 def _load_instrument() -> Callable[[AgentSession, dict[str, Any]], Any] | None:
@@ -54,7 +54,12 @@ AGENT_NAME = os.environ.get(generator_env.AGENT_NAME, '')
 
 class SupportAgent(Agent):
     def __init__(self, plan: dict[str, Any]) -> None:
-        super().__init__(instructions=plan['instructions'])
+        tools = {}
+        if 'tool_turns' in plan:  # `--tools`
+            from lk_producers.scripted_tools import ToolLog, scripted_tools
+
+            tools = {'tools': scripted_tools(plan, ToolLog())}
+        super().__init__(instructions=plan['instructions'], **tools)
 
     async def on_enter(self) -> None:
         self.session.generate_reply()  # the agent greets first

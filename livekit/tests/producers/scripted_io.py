@@ -16,7 +16,7 @@ import time
 from livekit import rtc
 from livekit.agents.voice import io
 
-from compat import supported_kwargs
+from lk_producers.compat import supported_kwargs
 
 SAMPLE_RATE = 16000
 FRAME_MS = 20

@@ -31,8 +31,8 @@ from livekit.agents import (
 )
 from livekit.agents.types import NOT_GIVEN, NotGivenOr
 
-from compat import agent_session, recognition_usage, send_synthesized_audio, speech_event
-from scripted_io import frame_turn
+from lk_producers.compat import agent_session, recognition_usage, send_synthesized_audio, speech_event
+from lk_producers.scripted_io import frame_turn
 
 CHARS_PER_TOKEN = 4
 SPEECH_SECONDS_PER_CHAR = 0.065  # about 15 characters of speech per second
@@ -133,6 +133,7 @@ class ScriptedLLM(_Scripted, llm.LLM):
         self._latency = _Latency(f'{plan["seed"]}/llm', time_scale)
         self._previous_prompt_tokens = 0
         self._cache_written = False
+        self._tool_turns = set(plan.get('tool_turns') or ())  # `--tools`: turns answered by tool calls first
 
     def chat(
         self,
@@ -193,6 +194,19 @@ class _ScriptedLLMStream(llm.LLMStream):
         request_id = utils.shortuuid(spec.get('request_prefix', 'chatcmpl-'))
 
         await scripted._latency.sleep(ttft)
+        last = self._chat_ctx.items[-1] if self._chat_ctx.items else None
+        if turn in scripted._tool_turns and getattr(last, 'type', None) == 'message' and last.role == 'user':
+            from lk_producers.scripted_tools import TOOL_ARGUMENTS
+
+            calls = [
+                llm.FunctionToolCall(name=name, arguments=arguments, call_id=f'call_{request_id[-8:]}_{index}')
+                for index, (name, arguments) in enumerate(TOOL_ARGUMENTS.items())
+            ]
+            self._event_ch.send_nowait(
+                llm.ChatChunk(id=request_id, delta=llm.ChoiceDelta(role='assistant', tool_calls=calls))
+            )
+            self._event_ch.send_nowait(llm.ChatChunk(id=request_id, usage=scripted.usage_for(prompt, instructions, '')))
+            return
         words = reply.split(' ')
         per_word = 1.0 / spec['words_per_second']
         for index, word in enumerate(words):

@@ -8,9 +8,12 @@ logs on stdout, job processes forwarding their records with the job fields) and 
 conversations through a stand-in for the server's dispatch. Each conversation is a real
 AgentSession with scripted audio and local STT/LLM/TTS (see README.md).
 
-    python session_generator.py --out DIR [--conversations N] [--seed S] [--log-level INFO|DEBUG]
-        [--time-scale F] [--concurrency C] [--agent-name NAME] [--instrument MODULE:FUNC]
-        [--python PY | --worker node [--node-modules DIR]]
+    python -m lk_producers.session_generator --out DIR [--conversations N] [--seed S]
+        [--log-level INFO|DEBUG] [--time-scale F] [--concurrency C] [--agent-name NAME]
+        [--instrument MODULE:FUNC] [--tools] [--python PY | --worker node [--node-modules DIR]]
+
+`lk_producers` (this folder) must be installed in the generator's venv and in the one of `--python`
+(`make` and the scripts that create the other venvs do it: `pip install -e livekit/tests/producers`).
 
 Writes DIR/agent.log (the worker's stdout, byte for byte) and DIR/totals.json.
 """
@@ -33,13 +36,12 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
-sys.path.insert(0, str(HERE))
 
-import generator_env  # noqa: E402
-from dispatch_server import DispatchServer  # noqa: E402
-from node_totals import build_node_totals  # noqa: E402
-from plans import build_plans  # noqa: E402
-from totals import build_totals  # noqa: E402
+from lk_producers import generator_env
+from lk_producers.dispatch_server import DispatchServer
+from lk_producers.node_totals import build_node_totals
+from lk_producers.plans import build_plans
+from lk_producers.totals import build_totals
 
 API_KEY = 'devkey'
 API_SECRET = 'generator-secret-not-used-by-any-server-0123456789'
@@ -62,6 +64,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         '--instrument',
         help='MODULE:FUNC called as FUNC(session, job_info) right after each AgentSession is created',
+    )
+    parser.add_argument(
+        '--tools',
+        action='store_true',
+        help='the LLM calls scripted function tools on the first user turn (ok, ToolError, exception, cancelled)',
     )
     parser.add_argument('--timeout', type=float, default=600, help='give up after this many seconds')
     parser.add_argument(
@@ -116,7 +123,10 @@ def python_worker(args: argparse.Namespace, url: str, env: dict[str, str]) -> tu
         == 0
     )
     start = [python, '-m', 'livekit.agents', 'start', app] if has_module_cli else [python, app, 'start']
-    env['PYTHONPATH'] = os.pathsep.join(filter(None, [str(HERE), os.getcwd(), env.get('PYTHONPATH')]))
+    _require_producers(python)
+    # the app imports `lk_producers` from the worker's venv; the current directory is for the
+    # `--instrument` module
+    env['PYTHONPATH'] = os.pathsep.join(filter(None, [os.getcwd(), env.get('PYTHONPATH')]))
     env.pop('LIVEKIT_LOG_LEVEL', None)
     # 1.3.x to 1.5.x parse `start --url/--api-key/--api-secret` but never hand them to the
     # AgentServer (`ws_url is required, or add LIVEKIT_URL in your environment`): they read the
@@ -124,6 +134,15 @@ def python_worker(args: argparse.Namespace, url: str, env: dict[str, str]) -> tu
     env.update(LIVEKIT_URL=url, LIVEKIT_API_KEY=API_KEY, LIVEKIT_API_SECRET=API_SECRET)
     credentials = ['--url', url, '--api-key', API_KEY, '--api-secret', API_SECRET]
     return start + credentials + ['--log-level', args.log_level], HERE
+
+
+def _require_producers(python: str) -> None:
+    probe = subprocess.run([python, '-c', 'import lk_producers'], capture_output=True, check=False)
+    if probe.returncode != 0:
+        raise SystemExit(
+            f'{python} cannot import lk_producers, which the worker runs: install it into that venv '
+            f'with `{python} -m pip install -e {HERE}`'
+        )
 
 
 def node_worker(args: argparse.Namespace, url: str, env: dict[str, str]) -> tuple[list[str], Path]:
@@ -153,7 +172,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     jobs_dir = out / '.jobs'
     shutil.rmtree(jobs_dir, ignore_errors=True)
-    plans = build_plans(args.conversations, args.seed, args.time_scale)
+    plans = build_plans(args.conversations, args.seed, args.time_scale, tools=args.tools)
     specs = job_specs(plans, args.seed)
     dispatch = DispatchServer(specs, concurrency=args.concurrency, api_key=API_KEY, api_secret=API_SECRET)
     await dispatch.start()
@@ -180,6 +199,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         'concurrency': args.concurrency,
         'agent_name': args.agent_name,
         'instrument': args.instrument,
+        **({'tools': True} if args.tools else {}),
         'worker': args.worker,
         'log_file': 'agent.log',
     }

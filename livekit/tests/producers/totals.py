@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from livekit_totals import METRICS_KINDS
+from lk_producers.livekit_totals import METRICS_KINDS
 
 SCHEMA_VERSION = 1
 TOKEN_FIELDS = {
@@ -91,6 +91,8 @@ def job_totals(record: dict[str, Any]) -> dict[str, Any]:
         'logged_metrics': record['logged_metrics'],
         'error_events': record['error_events'],
         'fallback_instance_errors': record['fallback_instance_errors'],
+        # `--tools` only: LiveKit's own reports of the function tool executions
+        **({'tool_executions': record['tool_executions']} if 'tool_executions' in record else {}),
     }
 
 

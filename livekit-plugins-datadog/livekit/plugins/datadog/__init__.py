@@ -3,7 +3,9 @@
     from livekit.plugins import datadog
 
     session = AgentSession(...)
-    datadog.instrument(session, service="support-bot")
+    datadog.instrument(session, service="support-bot", traces=True)
+    ...
+    datadog.set_outcome(session, "resolved")  # from the agent's code, e.g. in a tool
 
 writes one compact record per model request, turn, error and conversation through Python logging
 (logger `livekit.plugins.datadog`), which the Datadog LiveKit check reads from the agent's log.
@@ -13,11 +15,11 @@ import threading
 
 from livekit.agents import Plugin
 
-from .instrumentation import SessionInstrumentation, instrument
+from .instrumentation import SessionInstrumentation, instrument, set_outcome
 from .log import logger
 from .version import __version__
 
-__all__ = ["SessionInstrumentation", "__version__", "instrument"]
+__all__ = ["SessionInstrumentation", "__version__", "instrument", "set_outcome"]
 
 
 class DatadogPlugin(Plugin):

@@ -30,3 +30,15 @@ def current_speech_id() -> str | None:
         return None
     handle: Any = _SpeechHandleContextVar.get(None)
     return getattr(handle, "id", None)
+
+
+def _has_session_event(name: str) -> bool:
+    try:
+        from livekit.agents.voice.events import EventTypes
+    except ImportError:  # pragma: no cover
+        return False
+    return name in getattr(EventTypes, "__args__", ())
+
+
+# 1.8+: `tool_execution_updated` reports each tool call's start and its single end (done, error, cancelled)
+HAS_TOOL_LIFECYCLE_EVENTS = _has_session_event("tool_execution_updated")

@@ -9,36 +9,60 @@ import weakref
 from collections import Counter
 from typing import Any, Callable
 
-from . import records
-from ._compat import SDK_VERSION, SESSION_METRICS_DEPRECATED, current_speech_id
+from . import records, traces
+from ._compat import HAS_TOOL_LIFECYCLE_EVENTS, SDK_VERSION, SESSION_METRICS_DEPRECATED, current_speech_id
 from .log import logger
+from .tools import ToolCalls
 from .version import __version__
 
-SCHEMA_VERSION = 1
+# `livekit.schema` of every record: the version of docs/companion-records.schema.json (the tests check it)
+SCHEMA_VERSION = 2
 LANGUAGE = "python"
 
-try:
-    from opentelemetry import trace as _otel_trace
-except ImportError:  # pragma: no cover - livekit-agents depends on opentelemetry-api
-    _otel_trace = None
+_traces = traces  # `instrument()`'s `traces` argument shadows the module name
 
 _instrumented: weakref.WeakKeyDictionary[Any, SessionInstrumentation] = weakref.WeakKeyDictionary()
 
 
-def instrument(session: Any, *, service: str | None = None, include_text: bool = False) -> SessionInstrumentation:
+def instrument(
+    session: Any,
+    *,
+    service: str | None = None,
+    include_text: bool = False,
+    traces: bool = False,
+    outcome: str | None = None,
+) -> SessionInstrumentation:
     """Write Datadog companion records for `session` through the `livekit.plugins.datadog` logger.
 
     Call it once, right after creating the AgentSession (before or after `start`). Records carry
-    no transcript text unless `include_text=True`. A second call for the same session returns the
-    first instrumentation. Failures inside the companion are logged once and never raised.
+    no transcript text unless `include_text=True`. `traces=True` also sends LiveKit's OpenTelemetry
+    spans to the Datadog Agent's OTLP/HTTP receiver (once per process, see `traces.py`), without
+    transcript attributes unless `include_text=True`. `outcome` is the conversation's outcome
+    unless the agent's code declares another with `set_outcome`. A second call for the same session
+    returns the first instrumentation. Failures inside the companion are logged once and never raised.
     """
     existing = _instrumented.get(session)
     if existing is not None:
         return existing
-    instrumentation = SessionInstrumentation(session, service=service, include_text=include_text)
+    if traces:
+        _traces.install(service, include_text=include_text)
+    instrumentation = SessionInstrumentation(session, service=service, include_text=include_text, outcome=outcome)
     _instrumented[session] = instrumentation
     instrumentation.start()
     return instrumentation
+
+
+def set_outcome(session: Any, outcome: str | None) -> str | None:
+    """Declare how the conversation of `session` ended (e.g. `"resolved"`, `"escalated"`); the
+    `conversation` record carries it. Bounded: lower case, at most 32 of [a-z0-9_-], else `other`.
+    Returns the value recorded (None when the session is not instrumented). Never raises."""
+    try:
+        instrumentation = _instrumented.get(session)
+        if instrumentation is None:
+            return None
+        return instrumentation.set_outcome(outcome)
+    except Exception:
+        return None
 
 
 def _guarded(method: Callable[..., None]) -> Callable[..., None]:
@@ -58,7 +82,7 @@ def _guarded(method: Callable[..., None]) -> Callable[..., None]:
 class SessionInstrumentation:
     """The subscriptions and running counts of one instrumented AgentSession."""
 
-    def __init__(self, session: Any, *, service: str | None, include_text: bool) -> None:
+    def __init__(self, session: Any, *, service: str | None, include_text: bool, outcome: str | None = None) -> None:
         self._session = session
         self._common: dict[str, Any] = {"livekit.schema": SCHEMA_VERSION}
         if service:
@@ -73,6 +97,20 @@ class SessionInstrumentation:
         self._session_handlers: dict[str, Callable[..., None]] = {}
         self._sources: Any = None  # ModelSources on livekit-agents 1.8+
         self._fallback_handlers: dict[int, tuple[Any, Callable[..., None]]] = {}
+        self._outcome = records.normalize_outcome(outcome)
+        self._false_interruptions = 0
+        self._interrupted_turns = 0
+        self._tools = ToolCalls(
+            self._on_tool_call, include_text=include_text, lifecycle_events=HAS_TOOL_LIFECYCLE_EVENTS
+        )
+
+    def set_outcome(self, outcome: str | None) -> str | None:
+        self._outcome = records.normalize_outcome(outcome)
+        return self._outcome
+
+    @property
+    def outcome(self) -> str | None:
+        return self._outcome
 
     @property
     def trace_id(self) -> str | None:
@@ -91,14 +129,17 @@ class SessionInstrumentation:
             "conversation_item_added": self._on_conversation_item_added,
             "error": self._on_error,
             "close": self._on_close,
+            "speech_created": self._on_speech_created,
+            "agent_false_interruption": self._on_false_interruption,
         }
+        if HAS_TOOL_LIFECYCLE_EVENTS:
+            handlers["tool_execution_updated"] = self._on_tool_execution_updated
         if SESSION_METRICS_DEPRECATED:
             from .sources import ModelSources
 
             self._sources = ModelSources(self._on_model_metrics)
             self._sources.sync(self._session, drop_stale=False)
             # a realtime session or interruption detector appears only once its activity runs
-            handlers["speech_created"] = self._on_activity_event
             handlers["agent_state_changed"] = self._on_activity_event
         else:
             handlers["metrics_collected"] = self._on_session_metrics
@@ -145,6 +186,34 @@ class SessionInstrumentation:
             self._watch_fallback_instances()
 
     @_guarded
+    def _on_speech_created(self, event: Any) -> None:
+        if self._closed:
+            return
+        self._tools.watch(event.speech_handle, self._on_tool_item)
+        if self._sources is not None:
+            self._on_activity_event(event)
+
+    @_guarded
+    def _on_tool_item(self, item: Any, speech_id: str | None) -> None:
+        if not self._closed:
+            self._tools.on_item(item, speech_id)
+
+    @_guarded
+    def _on_tool_execution_updated(self, event: Any) -> None:
+        if not self._closed:
+            self._tools.on_lifecycle(event)
+
+    def _on_tool_call(self, fields: dict[str, Any]) -> None:
+        self._write("tool_call", fields)
+
+    @_guarded
+    def _on_false_interruption(self, event: Any) -> None:
+        if self._closed:
+            return
+        self._false_interruptions += 1
+        self._write("false_interruption", records.compact({"resumed": getattr(event, "resumed", None)}))
+
+    @_guarded
     def _on_conversation_item_added(self, event: Any) -> None:
         item = event.item
         if getattr(item, "type", None) == "agent_handoff":
@@ -155,7 +224,10 @@ class SessionInstrumentation:
             return
         if not records.is_turn_message(item):
             return
-        self._write("turn", records.turn_record(item, include_text=self._include_text))
+        fields = records.turn_record(item, include_text=self._include_text)
+        if fields["role"] == "assistant" and fields["interrupted"]:
+            self._interrupted_turns += 1
+        self._write("turn", fields)
         if self._sources is not None and item.role == "user":
             from .sources import activity_turn_detection
 
@@ -180,6 +252,10 @@ class SessionInstrumentation:
     def _on_close(self, event: Any) -> None:
         if self._closed:
             return
+        try:
+            self._tools.close()
+        except Exception:
+            self._internal_failure("tool_calls")
         self._closed = True  # one conversation record, and nothing after it
         try:
             reason = getattr(event, "reason", None)
@@ -192,6 +268,10 @@ class SessionInstrumentation:
                 "started_at": self._started_at,
                 "errors": dict(self._errors),
                 "usage": self._optional(records.usage),
+                "outcome": self._outcome,
+                "tool_calls": self._tools.count,
+                "interrupted_turns": self._interrupted_turns,
+                "false_interruptions": self._false_interruptions,
                 "trace_id": self._trace_id,
                 "language": LANGUAGE,
                 "sdk_version": SDK_VERSION,
@@ -199,6 +279,7 @@ class SessionInstrumentation:
             self._write("conversation", records.compact(fields))
         finally:
             self._detach()
+            _traces.flush_soon()
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -226,15 +307,19 @@ class SessionInstrumentation:
 
     def _write(self, event: str, fields: dict[str, Any]) -> None:
         extra = {"livekit.event": event, **self._common, **fields}
+        # the active span, as Datadog links a JSON log to an OTel trace (top-level hex ids)
+        ids = traces.current_ids()
+        if ids is not None and extra.setdefault("trace_id", ids[0]) == ids[0]:
+            extra["span_id"] = ids[1]
         logger.info("livekit.datadog %s", event, extra=extra)
 
     def _note_trace_id(self) -> None:
         """Remember the OTel trace of the session's spans, once a sampled one is current."""
-        if self._trace_id is not None or _otel_trace is None:
+        if self._trace_id is not None:
             return
-        context = _otel_trace.get_current_span().get_span_context()
-        if context.is_valid and context.trace_flags.sampled:
-            self._trace_id = format(context.trace_id, "032x")
+        ids = traces.current_ids()
+        if ids is not None:
+            self._trace_id = ids[0]
 
     def _internal_failure(self, where: str) -> None:
         if self._warned:

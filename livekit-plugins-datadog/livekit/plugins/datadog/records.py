@@ -6,6 +6,7 @@ and never return `None` values, so an absent measurement is an absent key.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 # metrics `type` -> (record event, fields copied as they are)
@@ -213,3 +214,57 @@ def usage(session: Any) -> list[dict[str, Any]] | None:
     except AttributeError:
         return None
     return [{"type": entry.type, **entry.model_dump(exclude_defaults=True)} for entry in model_usage]
+
+
+# What LiveKit tells the LLM when a tool raised anything but a ToolError (llm/utils.py and
+# voice/generation.py `make_tool_output`, 1.2 to 1.8): the exception's message is never sent.
+INTERNAL_TOOL_ERROR_OUTPUT = "An internal error occurred"
+
+TOOL_OUTCOMES = ("ok", "error", "cancelled")
+_OUTCOME_RE = re.compile(r"[a-z0-9_-]{1,32}")
+
+
+def tool_error_kind(output: Any) -> bool | None:
+    """For a failed call: True when the tool raised ToolError (its message went to the LLM), False
+    for any other exception (LiveKit sent its generic message), None when there is no output."""
+    if output is None or not getattr(output, "is_error", False):
+        return None
+    return getattr(output, "output", None) != INTERNAL_TOOL_ERROR_OUTPUT
+
+
+def tool_call_record(
+    *,
+    name: str,
+    call_id: str | None,
+    duration: float | None,
+    outcome: str,
+    tool_error: bool | None,
+    speech_id: str | None,
+    call: Any = None,
+    output: Any = None,
+    include_text: bool,
+) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "tool_name": name,
+        "call_id": call_id,
+        "duration": max(duration, 0.0) if duration is not None else None,
+        "outcome": outcome,
+        "tool_error": tool_error if outcome == "error" else None,
+        "speech_id": speech_id,
+    }
+    if include_text:
+        fields["arguments"] = getattr(call, "arguments", None)
+        text = getattr(output, "output", None)
+        fields["output"] = text if isinstance(text, str) else None
+    return compact(fields)
+
+
+def normalize_outcome(value: Any) -> str | None:
+    """The conversation's outcome, bounded: lower case, spaces and dots as `_`, at most 32 of
+    [a-z0-9_-]; anything else is `other`. None (or an empty string) clears it."""
+    if value is None:
+        return None
+    text = re.sub(r"[\s.]+", "_", str(value).strip().lower())
+    if not text:
+        return None
+    return text if _OUTCOME_RE.fullmatch(text) else "other"

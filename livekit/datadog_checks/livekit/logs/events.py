@@ -92,6 +92,8 @@ class ProviderError:
     recoverable: bool
     model: str = None
     provider: str = None
+    # a stock line of an attempt that no companion record reports (see provider_errors.NODE_ERROR_LINES)
+    unseen_by_companion: bool = False
 
 
 @dataclass(slots=True)

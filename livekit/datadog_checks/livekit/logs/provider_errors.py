@@ -39,6 +39,8 @@ class ErrorLine(NamedTuple):
     label_key: str = None
     # read when `label_key` is absent
     other_label_key: str = None
+    # an attempt no companion sees (no LiveKit event reports it): counted even in a companion's job
+    unseen_by_companion: bool = False
 
 
 PYTHON_ERROR_LINES = (
@@ -67,10 +69,12 @@ PYTHON_ERROR_LINES = (
 
 NODE_ERROR_LINES = (
     ErrorLine('failed to generate LLM completion, retrying in ', '', LLM, True, 'llm'),
-    ErrorLine('failed to recognize speech, retrying in ', '', STT, True, 'stt'),
+    # Node emits no event for a TTS or STT attempt that is retried (1.6 - 1.9), only for the give-up:
+    # the companion cannot report these, the stock line is all there is
+    ErrorLine('failed to recognize speech, retrying in ', '', STT, True, 'stt', unseen_by_companion=True),
     # ChunkedStream and SynthesizeStream word it differently
-    ErrorLine('failed to synthesize speech, retrying in ', '', TTS, True, 'tts'),
-    ErrorLine('failed to generate TTS completion, retrying in ', '', TTS, True, 'tts'),
+    ErrorLine('failed to synthesize speech, retrying in ', '', TTS, True, 'tts', unseen_by_companion=True),
+    ErrorLine('failed to generate TTS completion, retrying in ', '', TTS, True, 'tts', unseen_by_companion=True),
     ErrorLine('failed, switching to next LLM', '', LLM, True, 'llm'),
     ErrorLine('timed out, switching to next LLM', '', LLM, True, 'llm'),
     ErrorLine('unexpected error, switching to next LLM', '', LLM, True, 'llm'),
@@ -108,7 +112,9 @@ def match_error_line(patterns, obj, message):
                 kind = kind_of_label(label)
             if kind is None:
                 return None
-            return ProviderError(kind, pattern.recoverable, None, provider_from_label(label))
+            return ProviderError(
+                kind, pattern.recoverable, None, provider_from_label(label), pattern.unseen_by_companion
+            )
     return None
 
 

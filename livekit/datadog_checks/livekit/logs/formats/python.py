@@ -12,33 +12,12 @@ and the agent name on every release (verified on 1.0.23, 1.1.5, 1.2.18, 1.3.12, 
 An exception logged in a job process has its traceback after a newline in `message`.
 """
 
-from . import companion_format
-from .events import (
-    EOUKeys,
-    Interruptions,
-    JobRequest,
-    LLMKeys,
-    SessionClosed,
-    STTKeys,
-    TTSKeys,
-    end_of_utterance_reader,
-    model_request_reader,
-    synthesis_reader,
-    transcription_reader,
-)
-from .fields import MAX_TEXT, BadValue, count, text
-from .provider_errors import PYTHON_ERROR_LINES, match_error_line
+from .. import events
+from ..fields import MAX_TEXT, BadValue, count, text
+from ..provider_errors import PYTHON_ERROR_LINES, match_error_line
+from . import companion
+from .line_format import HeaderKeys, LineFormat
 
-LANGUAGE = 'python'
-TIME_KEY = 'timestamp'
-LOGGER_KEY = 'name'
-JOB_ID_KEY = 'job_id'
-OTHER_JOB_ID_KEY = None
-AGENT_NAME_KEY = 'agent_name'
-# what `parsers.read_line` fetches from every line: message, logger, time, job id, agent name
-HEADER_KEYS = ('message', LOGGER_KEY, TIME_KEY, JOB_ID_KEY, AGENT_NAME_KEY)
-MESSAGE_REQUIRED = True
-ERROR_LEVELS = frozenset(('ERROR', 'CRITICAL'))
 LEVEL_TAGS = {
     'TRACE': 'trace',
     'DEBUG': 'debug',
@@ -50,11 +29,9 @@ LEVEL_TAGS = {
 }
 # Levels at which LiveKit writes retry and failure lines.
 _PROBLEM_LEVELS = frozenset(('WARNING', 'ERROR', 'CRITICAL'))
-# `read_other` finds no event at any other level: it is not called there
-OTHER_LEVELS = frozenset(('INFO',)) | _PROBLEM_LEVELS
 
 _MODEL = {'model': 'model_name', 'provider': 'model_provider'}
-LLM_KEYS = LLMKeys(
+LLM_KEYS = events.LLMKeys(
     'prompt_tokens',
     'completion_tokens',
     'prompt_cached_tokens',
@@ -63,37 +40,39 @@ LLM_KEYS = LLMKeys(
     'tokens_per_second',
     **_MODEL,
 )
-REALTIME_KEYS = LLMKeys(
+REALTIME_KEYS = events.LLMKeys(
     'input_tokens', 'output_tokens', 'cached_input_tokens', None, 'ttft', 'tokens_per_second', **_MODEL
 )
-TTS_KEYS = TTSKeys('ttfb', 'audio_duration', **_MODEL)
-STT_KEYS = STTKeys('audio_duration', **_MODEL)
-EOU_KEYS = EOUKeys('end_of_utterance_delay', 'transcription_delay', **_MODEL)
+TTS_KEYS = events.TTSKeys('ttfb', 'audio_duration', **_MODEL)
+STT_KEYS = events.STTKeys('audio_duration', **_MODEL)
+EOU_KEYS = events.EOUKeys('end_of_utterance_delay', 'transcription_delay', **_MODEL)
 # 1.0 - 1.1.5 wrote LLM values inside the message with the realtime key names
-INLINE_LLM_KEYS = LLMKeys('input_tokens', 'output_tokens', 'cached_input_tokens', None, 'ttft', 'tokens_per_second')
+INLINE_LLM_KEYS = events.LLMKeys(
+    'input_tokens', 'output_tokens', 'cached_input_tokens', None, 'ttft', 'tokens_per_second'
+)
 
 _METRICS_READERS = {
-    'LLM metrics': model_request_reader(LLM_KEYS, 'llm'),
-    'RealtimeModel metrics': model_request_reader(REALTIME_KEYS, 'realtime'),
-    'TTS metrics': synthesis_reader(TTS_KEYS),
-    'STT metrics': transcription_reader(STT_KEYS),
-    'EOU metrics': end_of_utterance_reader(EOU_KEYS),
+    'LLM metrics': events.model_request_reader(LLM_KEYS, 'llm'),
+    'RealtimeModel metrics': events.model_request_reader(REALTIME_KEYS, 'realtime'),
+    'TTS metrics': events.synthesis_reader(TTS_KEYS),
+    'STT metrics': events.transcription_reader(STT_KEYS),
+    'EOU metrics': events.end_of_utterance_reader(EOU_KEYS),
 }
 
 MESSAGES = {
     **{message: (read, False) for message, read in _METRICS_READERS.items()},
     'Interruption metrics': (
-        lambda obj: Interruptions(
+        lambda obj: events.Interruptions(
             count(obj, 'num_interruptions'), text(obj, 'model_name'), text(obj, 'model_provider')
         ),
         False,
     ),
-    'session closed': (lambda obj: SessionClosed(text(obj, 'reason')), False),
-    'received job request': (lambda obj: JobRequest(), False),
-    **companion_format.MESSAGES,
+    'session closed': (lambda obj: events.SessionClosed(text(obj, 'reason')), False),
+    'received job request': (lambda obj: events.JobRequest(), False),
+    **companion.MESSAGES,
 }
 
-_INLINE_READERS = {**_METRICS_READERS, 'LLM metrics': model_request_reader(INLINE_LLM_KEYS, 'llm')}
+_INLINE_READERS = {**_METRICS_READERS, 'LLM metrics': events.model_request_reader(INLINE_LLM_KEYS, 'llm')}
 _INLINE_PREFIXES = tuple(f'{kind}: ' for kind in _INLINE_READERS)
 
 
@@ -132,3 +111,17 @@ def inline_values(values):
         return {key.strip(): float(value) for key, _, value in pairs}
     except ValueError:
         raise BadValue(values) from None
+
+
+FORMAT = LineFormat(
+    language='python',
+    header_keys=HeaderKeys('message', 'name', 'timestamp', 'job_id', None, 'agent_name'),
+    message_required=True,
+    error_levels=frozenset(('ERROR', 'CRITICAL')),
+    level_tags=LEVEL_TAGS,
+    messages=MESSAGES,
+    # `read_other` finds no event at any other level: it is not called there
+    other_levels=frozenset(('INFO',)) | _PROBLEM_LEVELS,
+    read_other=read_other,
+    room=room,
+)

@@ -1,0 +1,13 @@
+# (C) Datadog, Inc. 2026-present
+# All rights reserved
+# Licensed under a 3-clause BSD style license (see LICENSE)
+"""The line formats of LiveKit's SDKs, each a `LineFormat`: `python`, `node`; `companion` adds its records
+to the Python format (they are Python lines)."""
+
+from . import node, python
+from .line_format import LineFormat
+
+# The type of a line's `level` tells its SDK: Python names its levels, Node numbers them.
+BY_LEVEL_TYPE = {str: python.FORMAT, int: node.FORMAT}
+
+__all__ = ['BY_LEVEL_TYPE', 'LineFormat']

@@ -1,0 +1,240 @@
+# (C) Datadog, Inc. 2026-present
+# All rights reserved
+# Licensed under a 3-clause BSD style license (see LICENSE)
+"""What each event adds to the accumulator and to its conversation, and what a conversation's start
+and end add (DESIGN.md, Definitions).
+
+A handler takes the event, the `Line` it came from, the line's open conversation (None for a line
+without a job, or of a job that ended) and the agent name to tag with: the conversation's, else the
+line's own.
+"""
+
+from typing import NamedTuple
+
+from ..conversations import EVICTED, close_reason_tag
+from . import events
+from .events import LLM, REALTIME, STT, TTS
+
+_ERROR_METRICS = {LLM: 'llm.errors', REALTIME: 'llm.errors', TTS: 'tts.errors', STT: 'stt.errors'}
+# errors take the model of the job's last request of the same family
+_MODEL_FAMILY = {LLM: LLM, REALTIME: LLM, TTS: TTS, STT: STT}
+_RECOVERABLE_TAGS = {True: 'recoverable:true', False: 'recoverable:false'}
+# how a turn's end-to-end latency was obtained
+_MEASURED = 'method:measured'
+_ESTIMATED = 'method:estimated'
+
+
+class RequestMetrics(NamedTuple):
+    """What one request adds: a request, usage counts and latencies, each (metric name, event field)."""
+
+    requests: str
+    # None (not reported) and 0 add nothing, not even an empty series
+    usage: tuple
+    # None is not reported
+    latencies: tuple
+
+
+_LLM_REQUEST = RequestMetrics(
+    'llm.requests',
+    usage=(
+        ('llm.tokens.input', 'input_tokens'),
+        ('llm.tokens.output', 'output_tokens'),
+        ('llm.tokens.cached', 'cached_tokens'),
+        ('llm.tokens.cache_creation', 'cache_creation_tokens'),
+    ),
+    latencies=(('llm.ttft', 'ttft'), ('llm.duration', 'duration')),
+)
+_TTS_REQUEST = RequestMetrics(
+    'tts.requests',
+    usage=(('tts.audio_duration', 'audio_duration'), ('tts.characters', 'characters')),
+    latencies=(('tts.ttfb', 'ttfb'),),
+)
+
+
+class EventHandlers:
+    """The handler of each event type, over one accumulator and one set of conversations."""
+
+    def __init__(self, accumulator, conversations):
+        self.accumulator = accumulator
+        self.conversations = conversations
+        # event type -> its handler: `by_event_type[type(event)](event, line, conversation, agent_name)`
+        self.by_event_type = {
+            events.ModelRequest: self._model_request,
+            events.NoResponse: self._no_response,
+            events.Synthesis: self._synthesis,
+            events.Transcription: self._transcription,
+            events.EndOfUtterance: self._end_of_utterance,
+            events.Interruptions: self._interruptions,
+            events.ProviderError: self._provider_error,
+            events.SessionClosed: self._session_closed,
+            events.JobRequest: self._job_request,
+            events.CompanionStart: self._ignore,
+            events.CompanionTurn: self._companion_turn,
+            events.CompanionConversation: self._companion_conversation,
+        }
+
+    # -- requests and turns ----------------------------------------------------------------
+
+    def _count_request(self, event, line, agent_name, metrics):
+        series = self.accumulator.series(agent_name, event.model, event.provider, line.language)
+        counts = series.counts
+        counts[metrics.requests] += 1
+        for name, field in metrics.usage:
+            value = getattr(event, field)
+            if value:
+                counts[name] += value
+        for name, field in metrics.latencies:
+            value = getattr(event, field)
+            if value is not None:
+                series.latencies[name].append(value)
+
+    def _model_request(self, event, line, conversation, agent_name):
+        self._count_request(event, line, agent_name, _LLM_REQUEST)
+        if conversation is not None:
+            conversation.models[LLM] = event
+            conversation.llm_retrying = False
+            if event.kind == REALTIME:
+                if not line.companion:
+                    conversation.realtime_turns += 1
+            elif conversation.pending_eou is not None:
+                # only a user turn waiting for its reply takes part in an estimate
+                estimate = conversation.llm_ttft(event.ttft)
+                if estimate is not None:
+                    self._estimate(conversation, estimate, line)
+
+    def _synthesis(self, event, line, conversation, agent_name):
+        self._count_request(event, line, agent_name, _TTS_REQUEST)
+        if conversation is not None:
+            conversation.models[TTS] = event
+            if conversation.pending_eou is not None:
+                estimate = conversation.tts_ttfb(event.ttfb)
+                if estimate is not None:
+                    self._estimate(conversation, estimate, line)
+
+    def _series_of(self, event, line, agent_name):
+        """The series of an event's model and provider."""
+        return self.accumulator.series(agent_name, event.model, event.provider, line.language)
+
+    def _estimate(self, conversation, estimate, line):
+        if line.companion:
+            # the reply's turn record decides: LiveKit's measured latency when it has one (1.3+)
+            conversation.companion_estimate = estimate
+        else:
+            self._submit_e2e(conversation.agent_name, line.language, _ESTIMATED, estimate)
+
+    def _submit_e2e(self, agent_name, language, method_tag, value):
+        series = self.accumulator.series(agent_name, None, None, language, method_tag)
+        series.latencies['turn.e2e_latency'].append(value)
+
+    def _transcription(self, event, line, conversation, agent_name):
+        counts = self._series_of(event, line, agent_name).counts
+        counts['stt.requests'] += 1
+        if event.audio_duration:
+            counts['stt.audio_duration'] += event.audio_duration
+        if conversation is not None:
+            conversation.models[STT] = event
+
+    def _end_of_utterance(self, event, line, conversation, agent_name):
+        series = self._series_of(event, line, agent_name)
+        if event.end_of_utterance_delay is not None:
+            series.latencies['eou.end_of_utterance_delay'].append(event.end_of_utterance_delay)
+        if event.transcription_delay is not None:
+            series.latencies['eou.transcription_delay'].append(event.transcription_delay)
+        if conversation is not None and event.end_of_utterance_delay is not None:
+            conversation.start_turn(event.end_of_utterance_delay)
+        if line.companion:
+            # the companion's turn records count the turns
+            return
+        self._count_user_turn(line, conversation, agent_name)
+
+    def _count_user_turn(self, line, conversation, agent_name):
+        self.accumulator.series(agent_name, None, None, line.language).counts['turns.user'] += 1
+        if conversation is not None:
+            conversation.turns += 1
+
+    def _interruptions(self, event, line, conversation, agent_name):
+        if event.count:
+            self._series_of(event, line, agent_name).counts['interruptions'] += event.count
+
+    # -- failures --------------------------------------------------------------------------
+
+    def _no_response(self, event, line, conversation, agent_name):
+        # after retry lines, the request failed for good; else it may have been cancelled
+        if conversation is not None and conversation.llm_retrying:
+            self._provider_error(events.ProviderError(event.kind, False), line, conversation, agent_name)
+
+    def _provider_error(self, event, line, conversation, agent_name):
+        metric = _ERROR_METRICS.get(event.kind)
+        if metric is None:
+            return
+        if conversation is not None and event.kind == LLM:
+            conversation.llm_retrying = event.recoverable
+        model, provider = event.model, event.provider
+        if model is None and conversation is not None:
+            last = conversation.models.get(_MODEL_FAMILY[event.kind])
+            if last is not None and (provider is None or provider == last.provider):
+                model, provider = last.model, last.provider
+        recoverable = _RECOVERABLE_TAGS[event.recoverable]
+        self.accumulator.series(agent_name, model, provider, line.language, recoverable).counts[metric] += 1
+
+    # -- jobs and the companion's records --------------------------------------------------
+
+    def _session_closed(self, event, line, conversation, agent_name):
+        if conversation is not None:
+            self.conversations.end(conversation, close_reason_tag(event.reason), line.timestamp)
+
+    def _job_request(self, event, line, conversation, agent_name):
+        if event.job_id is not None:
+            self.conversations.announce(event.job_id, event.agent_name)
+
+    def _companion_turn(self, event, line, conversation, agent_name):
+        if event.role == 'user':
+            self._count_user_turn(line, conversation, agent_name)
+        elif event.role == 'assistant':
+            estimate = None
+            if conversation is not None:
+                estimate, conversation.companion_estimate = conversation.companion_estimate, None
+            if event.e2e_latency is not None:
+                self._submit_e2e(agent_name, line.language, _MEASURED, event.e2e_latency)
+            elif estimate is not None:
+                self._submit_e2e(agent_name, line.language, _ESTIMATED, estimate)
+
+    def _companion_conversation(self, event, line, conversation, agent_name):
+        if conversation is not None:
+            if event.trace_id:
+                conversation.trace_id = event.trace_id
+            self.conversations.end(
+                conversation,
+                close_reason_tag(event.close_reason),
+                line.timestamp,
+                turns=event.user_turns,
+                duration=event.duration,
+            )
+
+    def _ignore(self, event, line, conversation, agent_name):
+        pass
+
+    # -- conversations ---------------------------------------------------------------------
+
+    def conversation_started(self, conversation):
+        self._conversation_series(conversation).counts['conversations.started'] += 1
+
+    def conversation_ended(self, ended):
+        """Its counts and distributions, and its record when it was short."""
+        conversation = ended.conversation
+        close_reason = f'close_reason:{ended.close_reason}'
+        self._conversation_series(conversation, close_reason).counts['conversations.ended'] += 1
+        series = self._conversation_series(conversation)
+        if ended.close_reason == EVICTED:
+            series.counts['conversations.evicted'] += 1
+        if ended.extra_user_turns:
+            series.counts['turns.user'] += ended.extra_user_turns
+        series.latencies['conversation.turns'].append(ended.turns)
+        if ended.duration is not None:
+            series.latencies['conversation.duration'].append(ended.duration)
+        if ended.turns < self.conversations.min_turns:
+            series.counts['conversations.short'] += 1
+            self.accumulator.records.append(self.conversations.short_record(ended))
+
+    def _conversation_series(self, conversation, extra=None):
+        return self.accumulator.series(conversation.agent_name, None, None, conversation.language, extra)
