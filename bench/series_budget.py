@@ -83,9 +83,11 @@ def serve_endpoints(agent_names):
 
 
 def agent_log(directory, index, agent_name):
-    """The captured DEBUG log as agent `agent_name` wrote it: its name and its own job ids."""
+    """The captured DEBUG log as agent `agent_name` wrote it: its name and its own job ids, and the
+    3 LLM models of the issue's reference deployment (the capture's o4-mini requests as gpt-4.1)."""
     path = directory / '{}.jsonl'.format(agent_name)
     data = AGENT_LOG.read_bytes().replace(b'"' + CAPTURED_AGENT_NAME + b'"', json.dumps(agent_name).encode())
+    data = data.replace(b'"o4-mini"', b'"gpt-4.1"')
     path.write_bytes(data.replace(b'"AJ_', '"AJ_{}x'.format(index).encode()))
     return path
 

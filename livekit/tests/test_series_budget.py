@@ -18,7 +18,7 @@ def test_the_reference_deployment_stays_within_the_budget():
     )
     rows = {row['shape'].split(':')[0]: row for row in json.loads(completed.stdout)}
     reference = rows['reference']
-    assert reference['agents'] == 2 and reference['models'] == {'llm': 4, 'tts': 2, 'stt': 2}
+    assert reference['agents'] == 2 and reference['models'] == {'llm': 3, 'tts': 2, 'stt': 2}
     assert reference['series_with_percentiles'] <= BUDGET
     # the plan is what keeps it there: percentiles with every tag queryable cost ten times more
     assert reference['series_every_tag_queryable'] > 10 * reference['series_with_percentiles']

@@ -128,6 +128,7 @@ class InstanceConfig(BaseModel):
     ntlm_domain: Optional[str] = None
     password: Optional[str] = None
     persist_connections: Optional[bool] = None
+    prices: Optional[MappingProxyType[str, MappingProxyType[str, float]]] = None
     proxy: Optional[Proxy] = None
     read_timeout: Optional[float] = None
     request_size: Optional[float] = None

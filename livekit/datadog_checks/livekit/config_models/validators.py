@@ -40,6 +40,10 @@ def initialize_instance(values, **kwargs):
                     ', '.join('`{}`'.format(o) for o in stray)
                 )
             )
+    if values.get('prices') is not None:
+        from ..pricing.table import validated
+
+        validated(values['prices'], '`prices`')
     for option in SOURCE_OPTIONS[:4]:
         url = values.get(option)
         if url is not None and not (isinstance(url, str) and url.startswith(('http://', 'https://'))):
