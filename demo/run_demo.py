@@ -19,18 +19,21 @@ from pathlib import Path
 from lk_producers.capture_worker_metrics import running_worker
 
 from datadog_checks.livekit.cli.check_command import print_tables
+from datadog_checks.livekit.pricing.cost import llm_cost, stt_cost, tts_cost
+from datadog_checks.livekit.pricing.table import PriceTable
 
 REPO = Path(__file__).resolve().parents[1]
 WORK = REPO / '.demo'
 CONVERSATIONS = 10
+# The companion on six of the ten conversations, so the difference shows.
+WITH_COMPANION = (0, 1, 2, 3, 4, 7)
 COMPANION_HOOK = '''
 from livekit.plugins import datadog
 
-# The companion on six of the ten conversations, so the difference shows.
 def instrument(session, job):
-    if job["conversation"] % 10 in (0, 1, 2, 3, 4, 7):
+    if job["conversation"] % 10 in {}:
         datadog.instrument(session, service="support-bot")
-'''
+'''.format(WITH_COMPANION)
 
 
 def main():
@@ -126,15 +129,38 @@ def compare(result, totals):
             sent('livekit.llm.errors') + sent('livekit.tts.errors') + sent('livekit.stt.errors'),
         ),
     ]
+    rows.append(('estimated cost (USD)', round(usage_dollars(totals), 4), round(sent('livekit.cost.estimated'), 4)))
     print('    {:<26} {:>12} {:>12}'.format('', 'LiveKit', 'Datadog'))
     for label, livekit, datadog in rows:
         print('    {:<26} {:>12} {:>12}'.format(label, fmt(livekit), fmt(datadog)))
+    print('    (LiveKit column: each job\'s session.usage times the shipped price table, dated {})'.format(PriceTable().as_of))
     short = [record for record in result['logs'] if record.get('livekit.event') == 'conversation.short']
     print('    {} conversations below 3 user turns were sent as records for the dashboard list:'.format(len(short)))
     for record in short:
         print('      job {job_id}  room {room}  turns {turns}  close_reason {close_reason}'.format(**{
             key: record.get(key, '-') for key in ('job_id', 'room', 'turns', 'close_reason')
         }))  # fmt: skip
+
+
+def usage_dollars(totals):
+    """Dollars of LiveKit's own usage (`session.usage` of every job) at the shipped prices: TTS by
+    characters where the companion reports them, by audio minutes in the jobs without it."""
+    prices, dollars = PriceTable(), 0.0
+    for job in totals['jobs'].values():
+        companion = job['conversation'] % 10 in WITH_COMPANION
+        for usage in job.get('model_usage', []):
+            entry = prices.lookup(usage.get('provider'), usage.get('model'))
+            kind = usage['type'].split('_')[0]
+            if entry is None:
+                continue
+            if kind == 'llm':
+                cost = llm_cost(entry, usage['input_tokens'], usage['input_cached_tokens'], usage['output_tokens'])
+            elif kind == 'tts':
+                cost = tts_cost(entry, usage.get('characters_count') if companion else None, usage['audio_duration'])
+            else:
+                cost = stt_cost(entry, usage['audio_duration'])
+            dollars += cost or 0.0
+    return dollars
 
 
 def fmt(value):

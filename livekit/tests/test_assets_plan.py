@@ -90,15 +90,19 @@ def test_the_packaged_plan():
     """The plan of the packaged assets: a change that makes a tag queryable shows here (and costs)."""
     assert {c['metric']: c['tags'] for c in metric_tag_configurations(BUNDLE)} == {
         'livekit.agent.process.initialize_time': ['agent_name'],
+        'livekit.conversation.cost': [],
         'livekit.conversation.duration': ['agent_name'],
         'livekit.eou.end_of_utterance_delay': ['agent_name'],
+        'livekit.eou.on_user_turn_completed_delay': ['agent_name'],
         'livekit.eou.transcription_delay': ['agent_name'],
         'livekit.llm.ttft': ['model'],
         'livekit.server.jitter': [],
         'livekit.server.packet_loss': [],
         'livekit.server.rtt': [],
+        'livekit.tool.duration': ['agent_name', 'tool_name'],
         'livekit.tts.ttfb': ['agent_name'],
         'livekit.turn.e2e_latency': ['agent_name', 'method'],
+        'livekit.turn.playback_latency': ['agent_name'],
     }
 
 
@@ -292,6 +296,12 @@ def reference_contexts():
         for method in ('measured', 'estimated'):
             add('livekit.turn.e2e_latency', *base, 'method:' + method)
         add('livekit.conversation.duration', *base)
+        add('livekit.conversation.cost', *base)
+        # the companion's: four tools per agent, the turn-taking latencies
+        for tool in ('lookup_account', 'check_outage', 'book_appointment', 'transfer_call'):
+            add('livekit.tool.duration', *base, 'tool_name:' + tool)
+        add('livekit.eou.on_user_turn_completed_delay', *base)
+        add('livekit.turn.playback_latency', *base)
         add('livekit.agent.process.initialize_time', 'agent_name:' + agent, 'service:' + service, HOST, 'endpoint:http://' + agent)
     for metric in ('livekit.server.jitter', 'livekit.server.packet_loss', 'livekit.server.rtt'):
         for kind in ('audio', 'video'):

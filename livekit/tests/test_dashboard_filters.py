@@ -24,8 +24,13 @@ from .log_helpers import FIXTURES
 
 OPENMETRICS = Path(__file__).parent / 'fixtures' / 'openmetrics'
 # real livekit-agents 1.8.9 and @livekit/agents 1.9.0 workers whose jobs were dispatched to the agent
-# `support-agent` (the Node log has LiveKit's interruption lines, the Python one has none)
-NAMED_AGENT_LOGS = (FIXTURES / 'python-1.8.9-session.jsonl', FIXTURES / 'node-1.9.0.jsonl')
+# `support-agent` (the Node log has LiveKit's interruption lines, the Python one has none), and two
+# jobs of the generator's `--tools` (one with the companion, one stock): tool calls and errors, turns
+NAMED_AGENT_LOGS = (
+    FIXTURES / 'python-1.8.9-session.jsonl',
+    FIXTURES / 'node-1.9.0.jsonl',
+    FIXTURES / 'python-1.8.9-companion-tools.jsonl',
+)
 VARIABLES = ('agent_name', 'model', 'language')
 # `sum:livekit.llm.requests{$service,$agent_name} by {model}`: the metric and its filter
 FILTERED_METRIC = re.compile(r'[a-z0-9.]+:(livekit\.[A-Za-z0-9_.]+)\{([^}]*)\}')

@@ -169,7 +169,7 @@ def test_python_tts_stt_eou_interruption():
             num_requests=3,
         )
     )
-    assert interruption.event == Interruptions(2, 'adaptive', 'livekit')
+    assert interruption.event == Interruptions(2, 'adaptive', 'livekit', backchannels=1)
 
 
 # -- Python 1.1.6 - 1.2.11 (no model fields) and 1.0 - 1.1.5 (values in the message) --------------
@@ -841,7 +841,7 @@ def test_older_node_releases_logmetrics_lines_read_as_on_1_9(path):
                 (record['endOfUtteranceDelayMs'] / 1000, record['transcriptionDelayMs'] / 1000)
             )
         elif message == 'Interruption metrics':
-            assert event == Interruptions(record['numInterruptions'])
+            assert event == Interruptions(record['numInterruptions'], backchannels=record.get('numBackchannels', 0))
         else:
             assert event is None, message
     assert seen >= {'LLM metrics', 'TTS metrics', 'STT metrics', 'EOU metrics', 'RealtimeModel metrics'}

@@ -27,6 +27,10 @@ OTHER = 'other'
 STATE_VERSION = 1
 
 _REASON = re.compile(r'[a-z][a-z0-9_]{0,39}')
+# the outcome the agent's code declared (`set_outcome`), a tag value: the companion's bound, and at
+# most MAX_OUTCOMES distinct values per run (the others become `other`, counted as an overflow)
+_OUTCOME = re.compile(r'[a-z0-9_-]{1,32}')
+MAX_OUTCOMES = 20
 _SEQUENCE = attrgetter('sequence')
 
 
@@ -48,7 +52,10 @@ _STRINGS = ('job_id', 'language')
 _OPTIONAL_STRINGS = ('agent_name', 'room', 'service', 'trace_id')
 _OPTIONAL_TIMES = ('first_time', 'last_time')
 _COUNTS = ('turns', 'realtime_turns')
-_PERSISTED = _STRINGS + _OPTIONAL_STRINGS + ('companion',) + _OPTIONAL_TIMES + _COUNTS
+# dollars of the conversation's priced usage so far (None: nothing priced yet); saved last, so that a
+# state saved before costs existed still loads
+_OPTIONAL_AMOUNTS = ('cost',)
+_PERSISTED = _STRINGS + _OPTIONAL_STRINGS + ('companion',) + _OPTIONAL_TIMES + _COUNTS + _OPTIONAL_AMOUNTS
 
 
 class Conversation:
@@ -87,6 +94,7 @@ class Conversation:
         self.companion_estimate = None
         self.models = {}
         self.llm_retrying = False
+        self.cost = None
 
     # -- per-turn end-to-end estimate -------------------------------------------------------
 
@@ -132,6 +140,8 @@ class Conversation:
 
     @classmethod
     def load(cls, values):
+        if type(values) is list and len(values) == len(_PERSISTED) - len(_OPTIONAL_AMOUNTS):
+            values = values + [None] * len(_OPTIONAL_AMOUNTS)
         if type(values) is not list or len(values) != len(_PERSISTED):
             raise ValueError('conversation entry')
         fields = dict(zip(_PERSISTED, values, strict=True))
@@ -153,20 +163,24 @@ def _check_types(fields):
         raise ValueError('turns')
     if type(fields['companion']) is not bool:
         raise ValueError('companion')
+    if not all(fields[name] is None or (type(fields[name]) in (int, float) and fields[name] >= 0) for name in _OPTIONAL_AMOUNTS):
+        raise ValueError('cost')
 
 
 class Ended:
     """A conversation that ended, with what its end submits."""
 
-    __slots__ = ('conversation', 'close_reason', 'turns', 'duration', 'end_time', 'extra_user_turns')
+    __slots__ = ('conversation', 'close_reason', 'turns', 'duration', 'end_time', 'extra_user_turns', 'outcome')
 
-    def __init__(self, conversation, close_reason, turns, duration, end_time, extra_user_turns):
+    def __init__(self, conversation, close_reason, turns, duration, end_time, extra_user_turns, outcome=None):
         self.conversation = conversation
         self.close_reason = close_reason
         self.turns = turns
         self.duration = duration
         self.end_time = end_time
         self.extra_user_turns = extra_user_turns
+        # the `outcome` tag value (`outcome_tag`), None when no outcome was declared
+        self.outcome = outcome
 
 
 class Conversations:
@@ -188,6 +202,8 @@ class Conversations:
         self.line_clock = None
         self.wall_clock = None
         self.last_raw_time = None
+        # the distinct outcome tag values of this run (`outcome_tag`), until `take_ended`
+        self.outcomes = set()
 
     def touch(self, job_id, language, raw_time):
         """The open conversation of a job line, started if new; None once the job has ended."""
@@ -216,8 +232,9 @@ class Conversations:
                 # jobs whose lines never name them (Node before 1.9) must not pile up
                 del self.announced[next(iter(self.announced))]
 
-    def end(self, conversation, close_reason, raw_time=None, turns=None, duration=None):
-        """End an open conversation now (at the line time `raw_time` when given)."""
+    def end(self, conversation, close_reason, raw_time=None, turns=None, duration=None, outcome=None):
+        """End an open conversation now (at the line time `raw_time` when given); `outcome` is a tag
+        value from `outcome_tag`."""
         del self.open[conversation.job_id]
         self._remember_ended(conversation.job_id, conversation.companion)
         self._settle_time(conversation)
@@ -232,7 +249,22 @@ class Conversations:
                 turns = extra_user_turns = conversation.realtime_turns
         if duration is None and end_time is not None and conversation.first_time is not None:
             duration = max(0.0, end_time - conversation.first_time)
-        self.ended.append(Ended(conversation, close_reason, turns, duration, end_time, extra_user_turns))
+        self.ended.append(Ended(conversation, close_reason, turns, duration, end_time, extra_user_turns, outcome))
+
+    def outcome_tag(self, outcome):
+        """(the bounded tag value of a declared outcome, whether it overflowed the run's cap); (None,
+        False) for none. Lower case, at most 32 of [a-z0-9_-], else `other`; beyond MAX_OUTCOMES
+        distinct values in one run, `other` too (an overflow)."""
+        if not outcome:
+            return None, False
+        outcome = outcome.lower()
+        if not _OUTCOME.fullmatch(outcome):
+            return OTHER, False
+        if outcome not in self.outcomes:
+            if len(self.outcomes) >= MAX_OUTCOMES:
+                return OTHER, True
+            self.outcomes.add(outcome)
+        return outcome, False
 
     def expire(self, now):
         """End the conversations idle for `idle_timeout` on the line clock (see module doc)."""
@@ -293,6 +325,8 @@ class Conversations:
 
     def take_ended(self):
         ended, self.ended = self.ended, []
+        # a run's flush takes what ended: the next run may show other outcomes
+        self.outcomes = set()
         return ended
 
     # -- bounds ----------------------------------------------------------------------------

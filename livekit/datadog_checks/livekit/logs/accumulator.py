@@ -69,7 +69,8 @@ class Accumulator:
         self.records = []
 
     def series(self, agent_name, model, provider, language, extra=None):
-        """The accumulator of a tag set: language, agent name, model, provider and an optional extra tag."""
+        """The accumulator of a tag set: language, agent name, model, provider and an optional extra tag
+        (or a tuple of extra tags)."""
         key = (agent_name, model, provider, language, extra)
         series = self._series_cache.get(key)
         if series is None:
@@ -80,7 +81,9 @@ class Accumulator:
                 tags.append(f'model:{model}')
             if provider:
                 tags.append(f'provider:{provider}')
-            if extra:
+            if type(extra) is tuple:
+                tags.extend(extra)
+            elif extra:
                 tags.append(extra)
             tags = tuple(tags)
             # different keys can make the same tags ('' and None): one series, one submission

@@ -82,6 +82,8 @@ class Interruptions:
     count: int
     model: str = None
     provider: str = None
+    # 0 also when the line has no such field (older releases report none)
+    backchannels: int = 0
 
 
 @dataclass(slots=True)
@@ -94,6 +96,33 @@ class ProviderError:
     provider: str = None
     # a stock line of an attempt that no companion record reports (see provider_errors.NODE_ERROR_LINES)
     unseen_by_companion: bool = False
+
+
+@dataclass(slots=True)
+class ToolCall:
+    """One function tool execution (the companion's `tool_call` record), when it ended.
+
+    `tool_name` is already bounded (`TOOL_NAME_CHARS`); `outcome` is `ok`, `error` or `cancelled`.
+    """
+
+    tool_name: str
+    outcome: str
+    duration: float
+
+
+@dataclass(slots=True)
+class ToolFailed:
+    """LiveKit's own line of a tool that raised (`ToolError while executing tool`, `exception occurred
+    while executing tool`): one tool error, named by the line's `function`, never its error text."""
+
+    tool_name: str
+
+
+@dataclass(slots=True)
+class FalseInterruption:
+    """The companion's `false_interruption` record (LiveKit's `agent_false_interruption` event)."""
+
+    resumed: bool
 
 
 @dataclass(slots=True)
@@ -126,6 +155,10 @@ class CompanionTurn:
 
     role: str
     e2e_latency: float
+    interrupted: bool = False
+    # user turns: time in the agent's `on_user_turn_completed`; replies: first audio frame to playout
+    on_user_turn_completed_delay: float = None
+    playback_latency: float = None
 
 
 @dataclass(slots=True)
@@ -136,6 +169,8 @@ class CompanionConversation:
     user_turns: int
     duration: float
     trace_id: str
+    # what the agent's code declared (`set_outcome`), as written; None when none was declared
+    outcome: str = None
 
 
 class LLMKeys(NamedTuple):

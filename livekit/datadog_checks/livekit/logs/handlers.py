@@ -12,6 +12,7 @@ line's own.
 from typing import NamedTuple
 
 from ..conversations import EVICTED, close_reason_tag
+from ..pricing.cost import request_cost
 from . import events
 from .events import LLM, REALTIME, STT, TTS
 
@@ -19,8 +20,12 @@ _ERROR_METRICS = {LLM: 'llm.errors', REALTIME: 'llm.errors', TTS: 'tts.errors', 
 # errors take the model of the job's last request of the same family
 _MODEL_FAMILY = {LLM: LLM, REALTIME: LLM, TTS: TTS, STT: STT}
 _RECOVERABLE_TAGS = {True: 'recoverable:true', False: 'recoverable:false'}
+_KIND_TAGS = {kind: f'kind:{kind}' for kind in (LLM, REALTIME, TTS, STT)}
 # how a turn's end-to-end latency was obtained
 _MEASURED = 'method:measured'
+# a companion `tool_call`'s outcome tag (the reader admits these three only)
+_OUTCOME_TAGS = {outcome: f'outcome:{outcome}' for outcome in ('ok', 'error', 'cancelled')}
+_TOOL_ERROR = 'error'
 _ESTIMATED = 'method:estimated'
 
 
@@ -54,9 +59,11 @@ _TTS_REQUEST = RequestMetrics(
 class EventHandlers:
     """The handler of each event type, over one accumulator and one set of conversations."""
 
-    def __init__(self, accumulator, conversations):
+    def __init__(self, accumulator, conversations, prices=None):
         self.accumulator = accumulator
         self.conversations = conversations
+        # the price table (`pricing.table.PriceTable`); None: no cost metrics
+        self.prices = prices
         # event type -> its handler: `by_event_type[type(event)](event, line, conversation, agent_name)`
         self.by_event_type = {
             events.ModelRequest: self._model_request,
@@ -71,6 +78,9 @@ class EventHandlers:
             events.CompanionStart: self._ignore,
             events.CompanionTurn: self._companion_turn,
             events.CompanionConversation: self._companion_conversation,
+            events.ToolCall: self._tool_call,
+            events.ToolFailed: self._tool_failed,
+            events.FalseInterruption: self._false_interruption,
         }
 
     # -- requests and turns ----------------------------------------------------------------
@@ -90,6 +100,7 @@ class EventHandlers:
 
     def _model_request(self, event, line, conversation, agent_name):
         self._count_request(event, line, agent_name, _LLM_REQUEST)
+        self._cost(event.kind, event, line, conversation, agent_name)
         if conversation is not None:
             conversation.models[LLM] = event
             conversation.llm_retrying = False
@@ -104,6 +115,7 @@ class EventHandlers:
 
     def _synthesis(self, event, line, conversation, agent_name):
         self._count_request(event, line, agent_name, _TTS_REQUEST)
+        self._cost(TTS, event, line, conversation, agent_name)
         if conversation is not None:
             conversation.models[TTS] = event
             if conversation.pending_eou is not None:
@@ -114,6 +126,21 @@ class EventHandlers:
     def _series_of(self, event, line, agent_name):
         """The series of an event's model and provider."""
         return self.accumulator.series(agent_name, event.model, event.provider, line.language)
+
+    def _cost(self, kind, event, line, conversation, agent_name):
+        """The estimated dollars of a request, or its count as unpriced: never a silent zero."""
+        if self.prices is None:
+            return
+        prices = self.prices.lookup(event.provider, event.model)
+        dollars = None if prices is None else request_cost(prices, kind, event)
+        kind_tag = _KIND_TAGS[kind]
+        if dollars is None:
+            self.accumulator.series(None, event.model, None, line.language, kind_tag).counts['cost.unpriced'] += 1
+            return
+        series = self.accumulator.series(agent_name, event.model, event.provider, line.language, kind_tag)
+        series.counts['cost.estimated'] += dollars
+        if conversation is not None:
+            conversation.cost = (conversation.cost or 0.0) + dollars
 
     def _estimate(self, conversation, estimate, line):
         if line.companion:
@@ -127,6 +154,7 @@ class EventHandlers:
         series.latencies['turn.e2e_latency'].append(value)
 
     def _transcription(self, event, line, conversation, agent_name):
+        self._cost(STT, event, line, conversation, agent_name)
         counts = self._series_of(event, line, agent_name).counts
         counts['stt.requests'] += 1
         if event.audio_duration:
@@ -155,6 +183,30 @@ class EventHandlers:
     def _interruptions(self, event, line, conversation, agent_name):
         if event.count:
             self._series_of(event, line, agent_name).counts['interruptions'] += event.count
+        if event.backchannels:
+            self._series_of(event, line, agent_name).counts['interruptions.backchannels'] += event.backchannels
+
+    def _false_interruption(self, event, line, conversation, agent_name):
+        self.accumulator.series(agent_name, None, None, line.language).counts['interruptions.false'] += 1
+
+    # -- tools -----------------------------------------------------------------------------
+
+    def _tool_call(self, event, line, conversation, agent_name):
+        """A companion `tool_call`: a call by tool and outcome, its duration and errors by tool."""
+        tool = f'tool_name:{event.tool_name}'
+        calls = self.accumulator.series(agent_name, None, None, line.language, (tool, _OUTCOME_TAGS[event.outcome]))
+        calls.counts['tool.calls'] += 1
+        series = self.accumulator.series(agent_name, None, None, line.language, tool)
+        if event.duration is not None:
+            series.latencies['tool.duration'].append(event.duration)
+        if event.outcome == _TOOL_ERROR:
+            series.counts['tool.errors'] += 1
+
+    def _tool_failed(self, event, line, conversation, agent_name):
+        """LiveKit's own line of a tool that raised: in a job without the companion (the pipeline drops
+        the stock lines of a companion's job, whose `tool_call` records count its errors)."""
+        tool = f'tool_name:{event.tool_name}'
+        self.accumulator.series(agent_name, None, None, line.language, tool).counts['tool.errors'] += 1
 
     # -- failures --------------------------------------------------------------------------
 
@@ -190,7 +242,16 @@ class EventHandlers:
     def _companion_turn(self, event, line, conversation, agent_name):
         if event.role == 'user':
             self._count_user_turn(line, conversation, agent_name)
+            if event.on_user_turn_completed_delay is not None:
+                series = self.accumulator.series(agent_name, None, None, line.language)
+                series.latencies['eou.on_user_turn_completed_delay'].append(event.on_user_turn_completed_delay)
         elif event.role == 'assistant':
+            if event.interrupted or event.playback_latency is not None:
+                series = self.accumulator.series(agent_name, None, None, line.language)
+                if event.interrupted:
+                    series.counts['turns.interrupted'] += 1
+                if event.playback_latency is not None:
+                    series.latencies['turn.playback_latency'].append(event.playback_latency)
             estimate = None
             if conversation is not None:
                 estimate, conversation.companion_estimate = conversation.companion_estimate, None
@@ -203,12 +264,18 @@ class EventHandlers:
         if conversation is not None:
             if event.trace_id:
                 conversation.trace_id = event.trace_id
+            outcome, overflowed = self.conversations.outcome_tag(event.outcome)
+            if overflowed:
+                self.accumulator.series(agent_name, None, None, line.language).counts[
+                    'conversations.outcome_overflow'
+                ] += 1
             self.conversations.end(
                 conversation,
                 close_reason_tag(event.close_reason),
                 line.timestamp,
                 turns=event.user_turns,
                 duration=event.duration,
+                outcome=outcome,
             )
 
     def _ignore(self, event, line, conversation, agent_name):
@@ -223,7 +290,9 @@ class EventHandlers:
         """Its counts and distributions, and its record when it was short."""
         conversation = ended.conversation
         close_reason = f'close_reason:{ended.close_reason}'
-        self._conversation_series(conversation, close_reason).counts['conversations.ended'] += 1
+        # the outcome the agent's code declared, when it declared one (no tag otherwise)
+        tags = (close_reason, f'outcome:{ended.outcome}') if ended.outcome else close_reason
+        self._conversation_series(conversation, tags).counts['conversations.ended'] += 1
         series = self._conversation_series(conversation)
         if ended.close_reason == EVICTED:
             series.counts['conversations.evicted'] += 1
@@ -232,6 +301,8 @@ class EventHandlers:
         series.latencies['conversation.turns'].append(ended.turns)
         if ended.duration is not None:
             series.latencies['conversation.duration'].append(ended.duration)
+        if conversation.cost is not None:
+            series.latencies['conversation.cost'].append(conversation.cost)
         if ended.turns < self.conversations.min_turns:
             series.counts['conversations.short'] += 1
             self.accumulator.records.append(self.conversations.short_record(ended))

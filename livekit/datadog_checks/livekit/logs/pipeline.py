@@ -26,12 +26,14 @@ class LogPipeline:
         conversation_idle_timeout=600.0,
         max_open_conversations=10000,
         tags=(),
+        prices=None,
         log=None,
     ):
         self.log = log or LOGGER
         self.conversations = Conversations(min_conversation_turns, conversation_idle_timeout, max_open_conversations)
         self.accumulator = Accumulator(tags, self.log)
-        self.handlers = EventHandlers(self.accumulator, self.conversations)
+        # `prices`: a `pricing.table.PriceTable`, or None for no cost metrics
+        self.handlers = EventHandlers(self.accumulator, self.conversations, prices)
 
     def feed(self, lines):
         """Read raw payload lines (framing removed, no newline) and accumulate what they say."""

@@ -13,6 +13,7 @@ import time
 from datadog_checks.base import AgentCheck
 from datadog_checks.base.utils.serialization import from_json, to_json
 
+from ..pricing.table import PriceTable, plain_prices
 from .pipeline import LogPipeline
 from .tailer import LogTailer, TailerOptions
 
@@ -36,6 +37,7 @@ class LogsSource:
             conversation_idle_timeout=config.conversation_idle_timeout,
             max_open_conversations=config.max_open_conversations,
             tags=self.tags,
+            prices=PriceTable(plain_prices(config.prices)),
             log=check.log,
         )
         self._restored = False

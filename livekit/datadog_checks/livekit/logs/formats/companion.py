@@ -36,11 +36,38 @@ STT_KEYS = events.STTKeys('audio_duration', **_MODEL)
 EOU_KEYS = events.EOUKeys('end_of_utterance_delay', 'transcription_delay', **_MODEL)
 
 ERROR_KINDS = frozenset(('llm', 'realtime', 'tts', 'stt', 'interruption'))
+TOOL_OUTCOMES = frozenset(('ok', 'error', 'cancelled'))
+# a tool's name is a tag value (`tool_name`): the agent's own identifier, cut to this many characters
+TOOL_NAME_CHARS = 64
+UNNAMED_TOOL = 'unknown'
+
+
+def tool_name(obj, key):
+    """The bounded `tool_name` tag value of a record or of LiveKit's line (`function`)."""
+    name = text(obj, key)
+    return name[:TOOL_NAME_CHARS] if name else UNNAMED_TOOL
 
 
 def read_turn(obj):
     role = text(obj, 'role')
-    return events.CompanionTurn(role, seconds(obj, 'e2e_latency', 1.0, NO_LATENCY) if role == 'assistant' else None)
+    interrupted = flag(obj, 'interrupted') or False
+    if role == 'assistant':
+        return events.CompanionTurn(
+            role,
+            seconds(obj, 'e2e_latency', 1.0, NO_LATENCY),
+            interrupted,
+            playback_latency=seconds(obj, 'playback_latency'),
+        )
+    return events.CompanionTurn(
+        role, None, interrupted, on_user_turn_completed_delay=seconds(obj, 'on_user_turn_completed_delay')
+    )
+
+
+def read_tool_call(obj):
+    outcome = text(obj, 'outcome')
+    if outcome not in TOOL_OUTCOMES:
+        raise BadValue('outcome')
+    return events.ToolCall(tool_name(obj, 'tool_name'), outcome, seconds(obj, 'duration'))
 
 
 def read_error(obj):
@@ -57,6 +84,7 @@ def read_conversation(obj):
         count(obj, 'user_turns') if obj.get('user_turns') is not None else None,
         seconds(obj, 'duration'),
         text(obj, 'trace_id'),
+        text(obj, 'outcome'),
     )
 
 
@@ -72,10 +100,14 @@ MESSAGES = {
     _record('stt_request'): (events.transcription_reader(STT_KEYS), True),
     _record('eou'): (events.end_of_utterance_reader(EOU_KEYS), True),
     _record('interruption'): (
-        lambda obj: events.Interruptions(count(obj, 'num_interruptions'), text(obj, 'model'), text(obj, 'provider')),
+        lambda obj: events.Interruptions(
+            count(obj, 'num_interruptions'), text(obj, 'model'), text(obj, 'provider'), count(obj, 'num_backchannels')
+        ),
         True,
     ),
     _record('turn'): (read_turn, True),
     _record('error'): (read_error, True),
     _record('conversation'): (read_conversation, True),
+    _record('tool_call'): (read_tool_call, True),
+    _record('false_interruption'): (lambda obj: events.FalseInterruption(flag(obj, 'resumed')), True),
 }

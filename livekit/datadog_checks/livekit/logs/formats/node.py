@@ -39,6 +39,10 @@ EOU_KEYS = events.EOUKeys('endOfUtteranceDelayMs', 'transcriptionDelayMs', scale
 _read_llm_request = events.model_request_reader(LLM_KEYS, 'llm')
 
 
+def _read_tool_failed(obj):
+    return events.ToolFailed(companion.tool_name(obj, 'function'))
+
+
 def read_llm(obj):
     request = _read_llm_request(obj)
     if request.ttft is None and not request.input_tokens and not request.output_tokens:
@@ -52,7 +56,14 @@ MESSAGES = {
     'TTS metrics': (events.synthesis_reader(TTS_KEYS), False),
     'STT metrics': (events.transcription_reader(STT_KEYS), False),
     'EOU metrics': (events.end_of_utterance_reader(EOU_KEYS), False),
-    'Interruption metrics': (lambda obj: events.Interruptions(count(obj, 'numInterruptions')), False),
+    'Interruption metrics': (
+        lambda obj: events.Interruptions(count(obj, 'numInterruptions'), backchannels=count(obj, 'numBackchannels')),
+        False,
+    ),
+    # a tool that threw (voice/generation.js; tool_executor.js after a progress update), ToolError
+    # included: `function` is the tool's name, `error` its message (never read)
+    'exception occurred while executing tool': (_read_tool_failed, False),
+    'exception occurred while executing tool after a progress update': (_read_tool_failed, False),
     'AgentSession closed': (lambda obj: events.SessionClosed(text(obj, 'reason')), False),
     'received job request': (
         lambda obj: events.JobRequest(text(obj, JOB_ID_KEY) or text(obj, OTHER_JOB_ID_KEY), text(obj, AGENT_NAME_KEY)),

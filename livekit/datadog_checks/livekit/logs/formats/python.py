@@ -51,6 +51,16 @@ INLINE_LLM_KEYS = events.LLMKeys(
     'input_tokens', 'output_tokens', 'cached_input_tokens', None, 'ttft', 'tokens_per_second'
 )
 
+TOOL_ERROR_MESSAGE = 'ToolError while executing tool'
+TOOL_EXCEPTION_MESSAGE = 'exception occurred while executing tool'
+# `logger.exception` puts the traceback after a newline
+_TOOL_EXCEPTION_PREFIX = TOOL_EXCEPTION_MESSAGE + '\n'
+
+
+def _read_tool_failed(obj):
+    return events.ToolFailed(companion.tool_name(obj, 'function'))
+
+
 _METRICS_READERS = {
     'LLM metrics': events.model_request_reader(LLM_KEYS, 'llm'),
     'RealtimeModel metrics': events.model_request_reader(REALTIME_KEYS, 'realtime'),
@@ -63,10 +73,17 @@ MESSAGES = {
     **{message: (read, False) for message, read in _METRICS_READERS.items()},
     'Interruption metrics': (
         lambda obj: events.Interruptions(
-            count(obj, 'num_interruptions'), text(obj, 'model_name'), text(obj, 'model_provider')
+            count(obj, 'num_interruptions'),
+            text(obj, 'model_name'),
+            text(obj, 'model_provider'),
+            count(obj, 'num_backchannels'),
         ),
         False,
     ),
+    # a tool that raised (voice/generation.py, voice/tool_executor.py): `function` is the tool's name;
+    # the error text is in `lk.pii.error` (ToolError) or the traceback, never read
+    TOOL_ERROR_MESSAGE: (_read_tool_failed, False),
+    TOOL_EXCEPTION_MESSAGE: (_read_tool_failed, False),
     'session closed': (lambda obj: events.SessionClosed(text(obj, 'reason')), False),
     'received job request': (lambda obj: events.JobRequest(), False),
     **companion.MESSAGES,
@@ -94,6 +111,8 @@ def read_other(obj, message, level):
             kind, _, values = message.partition(': ')
             return _INLINE_READERS[kind](inline_values(values))
     elif level in _PROBLEM_LEVELS:
+        if message.startswith(_TOOL_EXCEPTION_PREFIX):
+            return _read_tool_failed(obj)
         return match_error_line(PYTHON_ERROR_LINES, obj, message)
     return None
 
