@@ -145,9 +145,10 @@ def read_lines(path):
 
 
 @functools.cache
-def generated_sessions(conversations, log_level='INFO', seed=1, instrument=None):
+def generated_sessions(conversations, log_level='INFO', seed=1, instrument=None, concurrency=None, tools=False):
     """Run real AgentSessions through the real worker (see producers/README.md); returns the
-    directory holding `agent.log` and LiveKit's own `totals.json`. Cached for the test session."""
+    directory holding `agent.log` and LiveKit's own `totals.json`. Cached for the test session.
+    `concurrency`: conversations at once (default: all); `tools`: the generator's scripted tools."""
     out = Path(tempfile.mkdtemp(prefix=f'livekit-sessions-{log_level.lower()}-'))
     atexit.register(shutil.rmtree, out, True)
     command = generator_command() + [
@@ -162,8 +163,10 @@ def generated_sessions(conversations, log_level='INFO', seed=1, instrument=None)
         '--time-scale',
         '0.05',
         '--concurrency',
-        str(conversations),
+        str(concurrency or conversations),
     ]
+    if tools:
+        command.append('--tools')
     cwd = None
     if instrument:
         # the worker imports `hook_module:instrument` from the generator's working directory

@@ -10,12 +10,7 @@ task cancelled. `totals.json` holds, per job, what LiveKit itself reported of th
 (INFO and DEBUG) give tool errors only; the companion gives every call, its outcome and duration.
 """
 
-import atexit
-import functools
 import json
-import shutil
-import subprocess
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -31,7 +26,7 @@ from datadog_checks.livekit.logs.pipeline import LogPipeline
 from .lines import job_fields, node_line, python_line
 from .log_helpers import (
     assert_submissions_follow_metadata,
-    generator_command,
+    generated_sessions,
     load_totals,
     make_check,
     read_lines,
@@ -66,34 +61,10 @@ def instrument(session, job):
 LIVEKIT_STATUS = {'done': 'ok', 'error': 'error', 'cancelled': 'cancelled'}
 
 
-@functools.cache
 def _tool_sessions(log_level, companion):
-    out = Path(tempfile.mkdtemp(prefix=f'livekit-tools-{log_level.lower()}-'))
-    atexit.register(shutil.rmtree, out, True)
-    command = generator_command() + [
-        '--out',
-        str(out),
-        '--conversations',
-        str(CONVERSATIONS),
-        '--seed',
-        '1',
-    ]
-    command += [
-        '--log-level',
-        log_level,
-        '--time-scale',
-        '0.05',
-        '--concurrency',
-        '6',
-        '--tools',
-    ]
-    cwd = None
-    if companion:
-        cwd = out / 'hook'
-        cwd.mkdir()
-        (cwd / 'companion_hook.py').write_text(HOOK)
-        command += ['--instrument', 'companion_hook:instrument']
-    subprocess.run(command, check=True, cwd=cwd, capture_output=True, timeout=300)
+    out = generated_sessions(
+        CONVERSATIONS, log_level, 1, HOOK if companion else None, concurrency=6, tools=True
+    )
     return read_lines(out / 'agent.log'), load_totals(out), out
 
 
