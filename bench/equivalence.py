@@ -33,17 +33,15 @@ import sys
 import tempfile
 from pathlib import Path
 
+# the script's folder and the editable install of livekit/ (tests) are on the path
+import run_bench
+from tests.fuzz_lines import REAL_LINES, fixture_lines, mixed_lines
+
+from datadog_checks.livekit.logs import pipeline
+from datadog_checks.livekit.logs.pipeline import LogPipeline
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-# after PYTHONPATH, so that it can name the code under test
-sys.path.append(str(ROOT / 'livekit'))
-sys.path.insert(0, str(HERE))
-
-import run_bench  # noqa: E402
-from tests.fuzz_lines import REAL_LINES, fixture_lines, mixed_lines  # noqa: E402
-
-from datadog_checks.livekit.logs import pipeline  # noqa: E402
-from datadog_checks.livekit.logs.pipeline import LogPipeline  # noqa: E402
 
 NOW = 1_800_000_000.0
 CHUNK = 997
