@@ -18,6 +18,7 @@ The largest shape cannot be captured here (20 agents, 10 LLM models): it is the 
 contexts with every `agent_name` value repeated for 20 names and every LLM model for 10 names, which
 is what 20 agents that each use 10 LLM models submit, context for context.
 """
+
 import argparse
 import contextlib
 import http.server
@@ -153,7 +154,9 @@ def replicated(contexts, agents, llm_models):
 
 def shape_row(name, contexts, plans):
     models = {
-        kind: len({t for m, _, tags in contexts if m.startswith('livekit.' + kind) for t in tags if t.startswith('model:')})
+        kind: len(
+            {t for m, _, tags in contexts if m.startswith('livekit.' + kind) for t in tags if t.startswith('model:')}
+        )
         for kind in ('llm', 'tts', 'stt')
     }
     agents = len({t for _, _, tags in contexts for t in tags if t.startswith('agent_name:')})

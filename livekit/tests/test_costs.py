@@ -6,6 +6,7 @@ numbers times the prices given, per model and per conversation: the tokens of `s
 job, and the audio of each TTS and STT metrics event as LiveKit's `log_metrics` writes it (to 0.01 s; the
 usage sums the unrounded values, which no stock log carries). A model without a price is counted as
 unpriced, never as zero dollars."""
+
 import json
 import time
 from collections import defaultdict

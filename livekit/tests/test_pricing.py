@@ -3,6 +3,7 @@
 # Licensed under a 3-clause BSD style license (see LICENSE)
 """The price table and the dollars of one request: the shipped table, the `prices` option over it,
 what a bad entry says, and the arithmetic of each kind."""
+
 import datetime
 
 import pytest
@@ -59,7 +60,12 @@ def test_a_model_is_found_without_its_date_or_latest_suffix_and_in_any_case():
 
 
 def test_the_option_overrides_and_extends_the_table():
-    prices = PriceTable({'openai/gpt-4.1': {'input_per_million': 1.0, 'output_per_million': 4}, 'acme/voice-1': {'audio_per_minute': 0.01}})
+    prices = PriceTable(
+        {
+            'openai/gpt-4.1': {'input_per_million': 1.0, 'output_per_million': 4},
+            'acme/voice-1': {'audio_per_minute': 0.01},
+        }
+    )
     assert prices.lookup('openai', 'gpt-4.1') == {'input_per_million': 1.0, 'output_per_million': 4.0}
     assert prices.lookup('acme', 'voice-1') == {'audio_per_minute': 0.01}
     assert prices.lookup('openai', 'gpt-4o') == PriceTable().lookup('openai', 'gpt-4o')
@@ -70,8 +76,14 @@ def test_the_option_overrides_and_extends_the_table():
     [
         ({'gpt-4.1': {'input_per_million': 1}}, "`prices`: 'gpt-4.1' is not a `provider/model` key"),
         ({'openai/gpt-4.1': {'input_per_milion': 1}}, "`prices`: openai/gpt-4.1: unknown price key 'input_per_milion'"),
-        ({'openai/gpt-4.1': {'input_per_million': -1}}, '`prices`: openai/gpt-4.1: input_per_million must be a number of dollars >= 0, got -1'),
-        ({'openai/gpt-4.1': {'input_per_million': 'two'}}, "input_per_million must be a number of dollars >= 0, got 'two'"),
+        (
+            {'openai/gpt-4.1': {'input_per_million': -1}},
+            '`prices`: openai/gpt-4.1: input_per_million must be a number of dollars >= 0, got -1',
+        ),
+        (
+            {'openai/gpt-4.1': {'input_per_million': 'two'}},
+            "input_per_million must be a number of dollars >= 0, got 'two'",
+        ),
         ({'openai/gpt-4.1': 2.0}, '`prices`: openai/gpt-4.1: expected a mapping of price keys'),
         (['openai/gpt-4.1'], '`prices`: expected a mapping of `provider/model` to prices, got list'),
     ],

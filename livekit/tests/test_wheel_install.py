@@ -3,6 +3,7 @@
 # Licensed under a 3-clause BSD style license (see LICENSE)
 """The path of a user without an Agent: build the wheel, `pip install 'datadog-livekit[cli]'` into a fresh
 venv, run `livekit-datadog` from an empty folder. Nothing of the checkout may be needed once installed."""
+
 import json
 import os
 import shutil
@@ -34,7 +35,9 @@ def run(command, cwd, timeout=900):
 def installed(tmp_path_factory):
     """A fresh venv with the wheel and its `cli` extra, as `pip install 'datadog-livekit[cli]'` makes it."""
     work = tmp_path_factory.mktemp('wheel')
-    status, out, err = run([sys.executable, '-m', 'pip', 'wheel', '--no-deps', '-q', '-w', work / 'dist', INTEGRATION], work)
+    status, out, err = run(
+        [sys.executable, '-m', 'pip', 'wheel', '--no-deps', '-q', '-w', work / 'dist', INTEGRATION], work
+    )
     assert status == 0, err
     (wheel,) = (work / 'dist').glob('datadog_livekit-*.whl')
     environment = work / 'venv'

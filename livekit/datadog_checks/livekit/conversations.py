@@ -163,7 +163,9 @@ def _check_types(fields):
         raise ValueError('turns')
     if type(fields['companion']) is not bool:
         raise ValueError('companion')
-    if not all(fields[name] is None or (type(fields[name]) in (int, float) and fields[name] >= 0) for name in _OPTIONAL_AMOUNTS):
+    if not all(
+        fields[name] is None or (type(fields[name]) in (int, float) and fields[name] >= 0) for name in _OPTIONAL_AMOUNTS
+    ):
         raise ValueError('cost')
 
 

@@ -22,9 +22,11 @@ def llm_cost(prices, input_tokens, cached_tokens, output_tokens):
         return None
     cached = min(cached_tokens or 0, input_tokens or 0)
     cached_price = prices.get('cached_input_per_million', input_price)
-    return ((input_tokens or 0) - cached) * input_price / MILLION + cached * cached_price / MILLION + (
-        output_tokens or 0
-    ) * output_price / MILLION
+    return (
+        ((input_tokens or 0) - cached) * input_price / MILLION
+        + cached * cached_price / MILLION
+        + (output_tokens or 0) * output_price / MILLION
+    )
 
 
 def realtime_cost(prices, input_tokens, cached_tokens, output_tokens):

@@ -7,6 +7,7 @@ A model is priced by `provider/model` as LiveKit reports them; a name with a dat
 that has no entry of its own is looked up without it. What is not in the table has no price: the
 caller counts it as unpriced, never as zero dollars.
 """
+
 import re
 from pathlib import Path
 
@@ -37,18 +38,26 @@ def shipped_table():
 def validated(prices, where):
     """`prices` as {'provider/model': {price key: float}}; a ValueError names the entry and what was expected."""
     if not isinstance(prices, dict):
-        raise ValueError('{}: expected a mapping of `provider/model` to prices, got {}'.format(where, type(prices).__name__))
+        raise ValueError(
+            '{}: expected a mapping of `provider/model` to prices, got {}'.format(where, type(prices).__name__)
+        )
     table = {}
     for key, entry in prices.items():
         if not isinstance(key, str) or '/' not in key.strip('/'):
             raise ValueError('{}: {!r} is not a `provider/model` key'.format(where, key))
         if not isinstance(entry, dict) or not entry:
-            raise ValueError('{}: {}: expected a mapping of price keys ({}) to numbers'.format(where, key, ', '.join(PRICE_KEYS)))
+            raise ValueError(
+                '{}: {}: expected a mapping of price keys ({}) to numbers'.format(where, key, ', '.join(PRICE_KEYS))
+            )
         for name, value in entry.items():
             if name not in PRICE_KEYS:
-                raise ValueError('{}: {}: unknown price key {!r}, expected one of {}'.format(where, key, name, ', '.join(PRICE_KEYS)))
+                raise ValueError(
+                    '{}: {}: unknown price key {!r}, expected one of {}'.format(where, key, name, ', '.join(PRICE_KEYS))
+                )
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-                raise ValueError('{}: {}: {} must be a number of dollars >= 0, got {!r}'.format(where, key, name, value))
+                raise ValueError(
+                    '{}: {}: {} must be a number of dollars >= 0, got {!r}'.format(where, key, name, value)
+                )
         table[key.lower()] = {name: float(value) for name, value in entry.items()}
     return table
 
