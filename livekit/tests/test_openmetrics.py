@@ -266,11 +266,21 @@ def metadata_rows():
         return {row['metric_name']: row for row in csv.DictReader(f)}
 
 
-def test_every_submitted_name_and_distribution_is_in_metadata(dd_run_check, aggregator, fixture_server):
+def test_every_submitted_name_and_distribution_is_in_metadata(dd_run_check, aggregator, fixture_server, monkeypatch):
+    # the names of the distributions submitted, through the Agent's two bucket builtins
+    distributions = set()
+    for builtin in ('submit_histogram_bucket', 'submit_histogram_bucket_multi'):
+        submit = getattr(type(aggregator), builtin)
+
+        def recording(stub, check, check_id, name, *args, _submit=submit, **kwargs):
+            distributions.add(name)
+            return _submit(stub, check, check_id, name, *args, **kwargs)
+
+        monkeypatch.setattr(type(aggregator), builtin, recording)
     run(dd_run_check, fixture_server, {source: value[1] for source, value in SOURCES.items()})
     rows = metadata_rows()
 
-    distributions = set(aggregator._histogram_buckets)
+    assert distributions
     for name in distributions:
         assert name in rows, name
         assert rows[name]['metric_type'] == 'gauge' and rows[name]['description'].startswith('Distribution:'), name
@@ -320,7 +330,7 @@ def test_bad_config_names_the_option(dd_run_check, aggregator, instance, option,
         dd_run_check(check)
     assert expected in str(raised.value)
     # nothing was scraped with a configuration that did not validate
-    assert not aggregator.metric_names and not aggregator._service_checks
+    assert not aggregator.metric_names and not aggregator.service_check_names
 
 
 # --- Histograms: distributions without bound tags, counted right by the Agent ---------------------
