@@ -2,7 +2,7 @@
 # All rights reserved
 # Licensed under a 3-clause BSD style license (see LICENSE)
 """The line formats of LiveKit's SDKs, each a `LineFormat`: `python`, `node`; `companion` adds its records
-to the Python format (they are Python lines)."""
+to both (the Python and the Node companion write them as job lines of their SDK's format)."""
 
 from . import node, python
 from .line_format import LineFormat

@@ -3,8 +3,8 @@
 # Licensed under a 3-clause BSD style license (see LICENSE)
 """Records of the `livekit-plugins-datadog` companion (docs/companion-records.schema.json).
 
-They are Python job lines with `message` `livekit.datadog <event>`, `livekit.event` and
-`livekit.schema`; every duration is in seconds and absent values are omitted.
+They are job lines with the message `livekit.datadog <event>` (Python `message`, Node pino `msg`),
+`livekit.event` and `livekit.schema`; every duration is in seconds and absent values are omitted.
 """
 
 from .. import events
