@@ -127,6 +127,10 @@ class EventHandlers:
         """The series of an event's model and provider."""
         return self.accumulator.series(agent_name, event.model, event.provider, line.language)
 
+    def _agent_series(self, line, agent_name, extra=None):
+        """The series of the agent alone (no model), with an optional extra tag or tags."""
+        return self.accumulator.series(agent_name, None, None, line.language, extra)
+
     def _cost(self, kind, event, line, conversation, agent_name):
         """The estimated dollars of a request, or its count as unpriced: never a silent zero."""
         if self.prices is None:
@@ -176,27 +180,28 @@ class EventHandlers:
         self._count_user_turn(line, conversation, agent_name)
 
     def _count_user_turn(self, line, conversation, agent_name):
-        self.accumulator.series(agent_name, None, None, line.language).counts['turns.user'] += 1
+        self._agent_series(line, agent_name).counts['turns.user'] += 1
         if conversation is not None:
             conversation.turns += 1
 
     def _interruptions(self, event, line, conversation, agent_name):
-        if event.count:
-            self._series_of(event, line, agent_name).counts['interruptions'] += event.count
-        if event.backchannels:
-            self._series_of(event, line, agent_name).counts['interruptions.backchannels'] += event.backchannels
+        if event.count or event.backchannels:
+            counts = self._series_of(event, line, agent_name).counts
+            if event.count:
+                counts['interruptions'] += event.count
+            if event.backchannels:
+                counts['interruptions.backchannels'] += event.backchannels
 
     def _false_interruption(self, event, line, conversation, agent_name):
-        self.accumulator.series(agent_name, None, None, line.language).counts['interruptions.false'] += 1
+        self._agent_series(line, agent_name).counts['interruptions.false'] += 1
 
     # -- tools -----------------------------------------------------------------------------
 
     def _tool_call(self, event, line, conversation, agent_name):
         """A companion `tool_call`: a call by tool and outcome, its duration and errors by tool."""
         tool = f'tool_name:{event.tool_name}'
-        calls = self.accumulator.series(agent_name, None, None, line.language, (tool, _OUTCOME_TAGS[event.outcome]))
-        calls.counts['tool.calls'] += 1
-        series = self.accumulator.series(agent_name, None, None, line.language, tool)
+        self._agent_series(line, agent_name, (tool, _OUTCOME_TAGS[event.outcome])).counts['tool.calls'] += 1
+        series = self._agent_series(line, agent_name, tool)
         if event.duration is not None:
             series.latencies['tool.duration'].append(event.duration)
         if event.outcome == _TOOL_ERROR:
@@ -206,7 +211,7 @@ class EventHandlers:
         """LiveKit's own line of a tool that raised: in a job without the companion (the pipeline drops
         the stock lines of a companion's job, whose `tool_call` records count its errors)."""
         tool = f'tool_name:{event.tool_name}'
-        self.accumulator.series(agent_name, None, None, line.language, tool).counts['tool.errors'] += 1
+        self._agent_series(line, agent_name, tool).counts['tool.errors'] += 1
 
     # -- failures --------------------------------------------------------------------------
 
@@ -243,11 +248,11 @@ class EventHandlers:
         if event.role == 'user':
             self._count_user_turn(line, conversation, agent_name)
             if event.on_user_turn_completed_delay is not None:
-                series = self.accumulator.series(agent_name, None, None, line.language)
+                series = self._agent_series(line, agent_name)
                 series.latencies['eou.on_user_turn_completed_delay'].append(event.on_user_turn_completed_delay)
         elif event.role == 'assistant':
             if event.interrupted or event.playback_latency is not None:
-                series = self.accumulator.series(agent_name, None, None, line.language)
+                series = self._agent_series(line, agent_name)
                 if event.interrupted:
                     series.counts['turns.interrupted'] += 1
                 if event.playback_latency is not None:
@@ -266,9 +271,7 @@ class EventHandlers:
                 conversation.trace_id = event.trace_id
             outcome, overflowed = self.conversations.outcome_tag(event.outcome)
             if overflowed:
-                self.accumulator.series(agent_name, None, None, line.language).counts[
-                    'conversations.outcome_overflow'
-                ] += 1
+                self._agent_series(line, agent_name).counts['conversations.outcome_overflow'] += 1
             self.conversations.end(
                 conversation,
                 close_reason_tag(event.close_reason),
